@@ -1,0 +1,80 @@
+# bitiq-conformance: every command a newcomer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+STAMP := $(VENV)/.installed
+ENV ?= prod
+BASE_DOMAIN ?=
+ARGS ?=
+REPORTS ?= reports
+DEMO_STATE ?= .sandbox/demo
+# Self-tests run on both cores; each worker gets its own sandbox.
+SELFTEST_WORKERS ?= 2
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv with the suite and its dev tools
+
+.PHONY: tools
+tools: ## build the pinned kube-apiserver, etcd and helm into .tools/bin (cached per machine)
+	scripts/install-tools.sh etcd kube-apiserver helm
+
+.PHONY: lint
+lint: venv ## ruff (lint + format) and mypy --strict on fixtures/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: docs
+docs: venv ## regenerate docs/CHECKS.md from the check registry
+	$(PY) -m fixtures.catalog > docs/CHECKS.md
+
+.PHONY: selftest
+selftest: venv tools ## run the self-tests (the suite against the real sandbox)
+	scripts/run-pytest.sh $(PYTEST) tests -p no:cacheprovider -n $(SELFTEST_WORKERS) $(ARGS)
+
+.PHONY: test
+test: venv tools lint selftest ## everything CI runs: install, build tools, lint, self-tests
+
+.PHONY: preflight
+preflight: venv ## pytest -m preflight against the current kube context (ENV=prod BASE_DOMAIN=...)
+	BASE_DOMAIN=$(BASE_DOMAIN) $(PYTEST) -m preflight --env $(ENV) $(ARGS)
+
+.PHONY: demo
+demo: venv tools ## the suite against the embedded sandbox (healthy-prod); reports in reports/
+	mkdir -p $(REPORTS)
+	$(PY) -m fixtures.sandbox up --state-dir $(DEMO_STATE) --scenario healthy-prod
+	status=0; \
+	KUBECONFIG=$(DEMO_STATE)/kubeconfig-admin $(PYTEST) -m preflight --env prod \
+	  --report-dir $(REPORTS) --html $(REPORTS)/report.html --self-contained-html \
+	  --junitxml $(REPORTS)/junit.xml $(ARGS) || status=$$?; \
+	$(PY) -m fixtures.sandbox down --state-dir $(DEMO_STATE); \
+	exit $$status
+
+.PHONY: sandbox-up sandbox-down
+sandbox-up: venv tools ## start a sandbox in .sandbox/dev (SCENARIO=name); then eval "$$(make -s sandbox-env)"
+	$(PY) -m fixtures.sandbox up --state-dir .sandbox/dev --scenario $(or $(SCENARIO),healthy-prod)
+sandbox-down: ## stop the sandbox in .sandbox/dev
+	$(PY) -m fixtures.sandbox down --state-dir .sandbox/dev
+
+.PHONY: sandbox-env
+sandbox-env: ## print the exports that point the suite at .sandbox/dev
+	@$(PY) -m fixtures.sandbox env --state-dir .sandbox/dev --user $(or $(USER_NAME),admin)
+
+.PHONY: clean
+clean: ## remove local state (not the per-machine tool cache)
+	rm -rf .sandbox .pytest_cache .mypy_cache .ruff_cache $(REPORTS)/*.html $(REPORTS)/*.xml $(REPORTS)/*.json

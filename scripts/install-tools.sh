@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Builds the pinned third-party tools the sandbox and the static suite need into .tools/bin.
+#
+# Tools come from the Go module proxy and are built from source (no prebuilt downloads are
+# reachable). Each binary is built once per machine into a versioned cache outside the work
+# tree (a fresh clone on the same machine reuses it) and linked into .tools/bin. A binary is
+# reused when it is already there at the pinned version, or found through KUBEBUILDER_ASSETS
+# or PATH at the pinned version.
+set -euo pipefail
+
+KUBE_VERSION="${KUBE_VERSION:-v1.32.13}"    # OCP 4.19 is Kubernetes 1.32
+ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.7}"
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools_bin="${repo_root}/.tools/bin"
+cache_root="${BITIQ_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bitiq-conformance}"
+mkdir -p "$tools_bin" "$cache_root/bin" "$cache_root/src"
+
+export CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+export GOTOOLCHAIN=local
+
+log() { printf 'install-tools: %s\n' "$*" >&2; }
+
+# The version a binary reports, normalised to "vX.Y.Z" (empty when it cannot say).
+reported_version() {
+  local name="$1" binary="$2" out=""
+  case "$name" in
+    kube-apiserver) out="$("$binary" --version 2>/dev/null || true)" ;;   # "Kubernetes v1.32.13"
+    etcd)           out="$("$binary" --version 2>/dev/null | head -n1 || true)" ;;  # "etcd Version: 3.5.35"
+    helm)           out="$("$binary" version --short 2>/dev/null || true)" ;;  # "v3.22.0+g..."
+    actionlint)     out="$("$binary" -version 2>/dev/null | head -n1 || true)" ;;  # "1.7.7"
+  esac
+  grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n1 | sed 's/^/v/'
+}
+
+# Links an existing binary at the pinned version into .tools/bin; returns 1 when none is found.
+adopt_existing() {
+  local name="$1" version="$2" candidate
+  local candidates=("$cache_root/bin/${name}-${version}")
+  [ -n "${KUBEBUILDER_ASSETS:-}" ] && candidates+=("${KUBEBUILDER_ASSETS}/${name}")
+  candidate="$(PATH="${PATH//${tools_bin}:/}" command -v "$name" 2>/dev/null || true)"
+  [ -n "$candidate" ] && candidates+=("$candidate")
+  for candidate in "${candidates[@]}"; do
+    if [ -x "$candidate" ] && [ "$(reported_version "$name" "$candidate")" = "$version" ]; then
+      ln -sfn "$candidate" "$tools_bin/$name"
+      log "$name $version: using $candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Builds a Go main package from a small wrapper module.
+# Arguments: tool name, version, module directory (already holding go.mod and main.go).
+build_wrapper() {
+  local name="$1" version="$2" module_dir="$3" ldflags="${4:-}"
+  local started=$SECONDS
+  log "$name $version: building from the Go module proxy (first time only; minutes)"
+  (cd "$module_dir" && go mod tidy >/dev/null && \
+     go build -trimpath -ldflags "-s -w ${ldflags}" -o "$cache_root/bin/${name}-${version}.tmp" .)
+  mv "$cache_root/bin/${name}-${version}.tmp" "$cache_root/bin/${name}-${version}"
+  ln -sfn "$cache_root/bin/${name}-${version}" "$tools_bin/$name"
+  log "$name $version: built in $((SECONDS - started)) s"
+}
+
+install_kube_apiserver() {
+  adopt_existing kube-apiserver "$KUBE_VERSION" && return 0
+  local minor="${KUBE_VERSION#v1.}" dir="$cache_root/src/kube-apiserver-${KUBE_VERSION}"
+  local staging_version="v0.${minor}"
+  # k8s.io/kubernetes replaces its staging modules with local paths, so it cannot be
+  # `go install`ed; a wrapper module pins each staging module to its published twin.
+  local staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go
+    cloud-provider cluster-bootstrap code-generator component-base component-helpers
+    controller-manager cri-api cri-client csi-translation-lib dynamic-resource-allocation
+    endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy
+    kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission sample-apiserver
+    sample-cli-plugin sample-controller)
+  mkdir -p "$dir"
+  {
+    echo "module bitiq.local/kube-apiserver"
+    echo
+    echo "go 1.23"
+    echo
+    echo "require k8s.io/kubernetes ${KUBE_VERSION}"
+    echo
+    for module in "${staging[@]}"; do
+      echo "replace k8s.io/${module} => k8s.io/${module} ${staging_version}"
+    done
+  } >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewAPIServerCommand()))
+}
+GO
+  local major_minor="${KUBE_VERSION#v}"; major_minor="${major_minor%.*}"
+  local version_pkg="k8s.io/component-base/version"
+  build_wrapper kube-apiserver "$KUBE_VERSION" "$dir" \
+    "-X ${version_pkg}.gitVersion=${KUBE_VERSION} -X ${version_pkg}.gitMajor=${major_minor%%.*} -X ${version_pkg}.gitMinor=${major_minor#*.}"
+}
+
+install_etcd() {
+  adopt_existing etcd "$ETCD_VERSION" && return 0
+  local dir="$cache_root/src/etcd-${ETCD_VERSION}"
+  mkdir -p "$dir"
+  printf 'module bitiq.local/etcd\n\ngo 1.23\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+	etcdmain.Main(os.Args)
+}
+GO
+  build_wrapper etcd "$ETCD_VERSION" "$dir"
+}
+
+# Tools that `go install` builds directly. Arguments: name, version, package path, extra ldflags.
+install_go_package() {
+  local name="$1" version="$2" package="$3" ldflags="${4:-}"
+  adopt_existing "$name" "$version" && return 0
+  local started=$SECONDS gobin="$cache_root/src/${name}-${version}-bin"
+  log "$name $version: building from the Go module proxy (first time only)"
+  GOBIN="$gobin" go install -trimpath -ldflags "-s -w ${ldflags}" "${package}@${version}"
+  mv "$gobin/$name" "$cache_root/bin/${name}-${version}"
+  ln -sfn "$cache_root/bin/${name}-${version}" "$tools_bin/$name"
+  log "$name $version: built in $((SECONDS - started)) s"
+}
+
+if ! command -v go >/dev/null 2>&1; then
+  log "Go is required to build the pinned tools; install Go >= 1.23 and run again"
+  exit 1
+fi
+
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(etcd kube-apiserver helm actionlint)
+for tool in "${wanted[@]}"; do
+  case "$tool" in
+    kube-apiserver) install_kube_apiserver ;;
+    etcd) install_etcd ;;
+    # Without the version ldflag helm reports only "v3.22"; pin the full version it was built at.
+    helm) install_go_package helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+            "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" ;;
+    actionlint) install_go_package actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
+    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint)"; exit 2 ;;
+  esac
+done

@@ -1,0 +1,103 @@
+"""Self-test fixtures: one real sandbox per test session, and a runner that drives the suite."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.sandbox import Sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+SUITE_RUN_TIMEOUT = 180  # seconds; a run that hangs fails the self-test instead of blocking CI
+
+
+@dataclass
+class SuiteRun:
+    """One run of the suite as a user would start it, with what it printed and recorded."""
+
+    exit_code: int
+    output: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+
+    def verdicts(self, env: str | None = None) -> dict[str, str]:
+        return {r["id"]: r["verdict"] for r in self.results if env is None or r["env"] == env}
+
+    def ids(self, verdict: str) -> set[str]:
+        return {r["id"] for r in self.results if r["verdict"] == verdict}
+
+    def record(self, check_id: str) -> dict[str, Any]:
+        matching = [r for r in self.results if r["id"] == check_id]
+        assert len(matching) == 1, f"expected one record of {check_id}, got {matching}"
+        return matching[0]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    instance = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    instance.up("empty")
+    try:
+        yield instance
+    finally:
+        instance.down()
+
+
+RunSuite = Callable[..., SuiteRun]
+
+
+@pytest.fixture
+def run_suite(pytester: pytest.Pytester, sandbox: Sandbox) -> RunSuite:
+    """Runs ``pytest <args>`` on the real suites in a subprocess, as ``user`` of the sandbox."""
+
+    def run(*args: str, user: str | None = "admin", scenario: str | None = None) -> SuiteRun:
+        if scenario is not None:
+            sandbox.use(scenario)
+        report_dir = pytester.path / "reports"
+        command = [
+            "-c",
+            str(REPO / "pyproject.toml"),
+            "--rootdir",
+            str(REPO),
+            "-p",
+            "no:cacheprovider",
+            "--report-dir",
+            str(report_dir),
+        ]
+        if user is not None:
+            command += ["--kubeconfig", str(sandbox.kubeconfig(user))]
+        # Paths are given relative to the repository, as a user in its checkout would type them.
+        resolved = [str(REPO / arg) if arg.startswith("suites") else arg for arg in args]
+        if not any(arg.startswith(str(REPO / "suites")) for arg in resolved):
+            resolved.append(str(REPO / "suites"))
+        result = pytester.runpytest_subprocess(*command, *resolved, timeout=SUITE_RUN_TIMEOUT)
+        output = "\n".join(result.outlines + result.errlines)
+        results_file = report_dir / "results.json"
+        document = json.loads(results_file.read_text()) if results_file.exists() else {}
+        return SuiteRun(int(result.ret), output, document.get("results", []), document)
+
+    return run
+
+
+@pytest.fixture
+def audit_offset(sandbox: Sandbox) -> Callable[[], list[dict[str, Any]]]:
+    """Returns a function giving the audit events written since this fixture was set up."""
+    start = sandbox.audit_log.stat().st_size if sandbox.audit_log.exists() else 0
+
+    def events_since() -> list[dict[str, Any]]:
+        with sandbox.audit_log.open("rb") as handle:
+            handle.seek(start)
+            return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+
+    return events_since
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps the developer's own cluster out of the self-tests: only the sandbox is targeted."""
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("BASE_DOMAIN", raising=False)

@@ -1,0 +1,113 @@
+"""The access checks against the real sandbox API server, as each of its users."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fixtures.sandbox import Sandbox
+from tests.conftest import RunSuite
+
+ACCESS_CHECKS = {
+    "preflight.access.api-reachable",
+    "preflight.access.logged-in",
+    "preflight.access.cluster-admin",
+}
+MUTATING_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews"}
+
+
+def access_verdicts(run: Any) -> dict[str, str]:
+    return {
+        check_id: verdict for check_id, verdict in run.verdicts("prod").items() if check_id in ACCESS_CHECKS
+    }
+
+
+def test_admin_passes_every_access_check(run_suite: RunSuite) -> None:
+    run = run_suite("-m", "preflight", "--env", "prod", "suites/preflight/test_access.py", user="admin")
+    assert access_verdicts(run) == dict.fromkeys(ACCESS_CHECKS, "PASS"), run.output
+    assert run.exit_code == 0, run.output
+    assert "'admin'" in run.record("preflight.access.logged-in")["evidence"]
+    assert "v1.32" in run.record("preflight.access.api-reachable")["evidence"]
+
+
+@pytest.mark.parametrize("user", ["reader", "nobody"])
+def test_non_admin_fails_only_cluster_admin(run_suite: RunSuite, user: str) -> None:
+    run = run_suite("-m", "preflight", "--env", "prod", "suites/preflight/test_access.py", user=user)
+    assert access_verdicts(run) == {
+        "preflight.access.api-reachable": "PASS",
+        "preflight.access.logged-in": "PASS",
+        "preflight.access.cluster-admin": "FAIL",
+    }, run.output
+    assert run.exit_code == 1
+    evidence = run.record("preflight.access.cluster-admin")["evidence"]
+    assert f"{user} is not cluster-admin" in evidence
+    assert "allowed=false" in evidence
+    assert "[preflight.access.cluster-admin] FAIL" in run.output
+    assert "oc adm policy add-cluster-role-to-user cluster-admin" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_rejected_token_fails_with_one_line(run_suite: RunSuite, sandbox: Sandbox, tmp_path: Path) -> None:
+    kubeconfig = yaml.safe_load(sandbox.kubeconfig("reader").read_text())
+    kubeconfig["users"][0]["user"]["token"] = "not-a-valid-token"  # noqa: S105 - a deliberately wrong token
+    forged = tmp_path / "kubeconfig"
+    forged.write_text(yaml.safe_dump(kubeconfig))
+    run = run_suite(
+        "-m",
+        "preflight",
+        "--env",
+        "prod",
+        "--kubeconfig",
+        str(forged),
+        "suites/preflight/test_access.py",
+        user=None,
+    )
+    assert access_verdicts(run) == dict.fromkeys(
+        ACCESS_CHECKS - {"preflight.access.api-reachable"}, "FAIL"
+    ) | {
+        "preflight.access.api-reachable": "PASS"  # a 401 is an answer: the endpoint is reachable
+    }, run.output
+    assert "rejects the credentials" in run.record("preflight.access.api-reachable")["evidence"]
+    assert "401 Unauthorized" in run.record("preflight.access.logged-in")["evidence"]
+    assert "not-a-valid-token" not in run.output
+    assert "Traceback" not in run.output
+
+
+def test_stopped_api_server_fails_each_check_quickly(run_suite: RunSuite, sandbox: Sandbox) -> None:
+    sandbox.stop_apiserver()
+    try:
+        started = time.monotonic()
+        run = run_suite("-m", "preflight", "--env", "prod", "suites/preflight/test_access.py")
+        elapsed = time.monotonic() - started
+    finally:
+        sandbox.start_apiserver()
+    assert access_verdicts(run) == dict.fromkeys(ACCESS_CHECKS, "FAIL"), run.output
+    for check_id in ACCESS_CHECKS:
+        evidence = run.record(check_id)["evidence"]
+        assert "refused the connection" in evidence, evidence
+        assert "\n" not in evidence
+    assert "Traceback" not in run.output
+    # Not a benchmark: a generous bound that only a hang or a per-check timeout would break.
+    assert elapsed < 60, f"an unreachable cluster took {elapsed:.0f} s to report"
+
+
+def test_preflight_sends_no_mutating_request(
+    run_suite: RunSuite, audit_offset: Callable[[], list[dict[str, Any]]]
+) -> None:
+    run = run_suite("-m", "preflight", "--env", "prod", user="reader")
+    assert run.results, run.output
+    events = [event for event in audit_offset() if event["user"]["username"] == "reader"]
+    assert events, "the audit log shows no request from the suite"
+    mutating = [
+        f"{event['verb']} {event['requestURI']}"
+        for event in events
+        if event["verb"] in MUTATING_VERBS
+        and (event.get("objectRef") or {}).get("resource") not in REVIEW_RESOURCES
+    ]
+    assert mutating == []
