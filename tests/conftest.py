@@ -51,12 +51,23 @@ RunSuite = Callable[..., SuiteRun]
 
 
 @pytest.fixture
-def run_suite(pytester: pytest.Pytester, sandbox: Sandbox) -> RunSuite:
-    """Runs ``pytest <args>`` on the real suites in a subprocess, as ``user`` of the sandbox."""
+def run_suite(pytester: pytest.Pytester, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> RunSuite:
+    """Runs ``pytest <args>`` on the real suites in a subprocess, as ``user`` of the sandbox.
 
-    def run(*args: str, user: str | None = "admin", scenario: str | None = None) -> SuiteRun:
+    Like a user who followed `python -m fixtures.sandbox env`, the run gets BASE_DOMAIN and
+    BITIQ_NAMESERVER from the sandbox unless ``base_domain=False``.
+    """
+
+    def run(
+        *args: str, user: str | None = "admin", scenario: str | None = None, base_domain: bool = True
+    ) -> SuiteRun:
         if scenario is not None:
             sandbox.use(scenario)
+        monkeypatch.setenv("BITIQ_NAMESERVER", sandbox.nameserver)
+        if base_domain:
+            monkeypatch.setenv("BASE_DOMAIN", sandbox.domain)
+        else:
+            monkeypatch.delenv("BASE_DOMAIN", raising=False)
         report_dir = pytester.path / "reports"
         command = [
             "-c",
@@ -99,5 +110,5 @@ def audit_offset(sandbox: Sandbox) -> Callable[[], list[dict[str, Any]]]:
 @pytest.fixture(autouse=True)
 def _no_ambient_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keeps the developer's own cluster out of the self-tests: only the sandbox is targeted."""
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("BASE_DOMAIN", raising=False)
+    for variable in ("KUBECONFIG", "BASE_DOMAIN", "BITIQ_NAMESERVER", "PYTEST_ADDOPTS", "PYTHONTRACEMALLOC"):
+        monkeypatch.delenv(variable, raising=False)

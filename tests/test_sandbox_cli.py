@@ -53,9 +53,12 @@ def test_cli_lifecycle_leaves_nothing_running(tmp_path: Path) -> None:
         assert status.returncode == 0
         assert json.loads(status.stdout)["kube-apiserver"] == "running"
         exports = sandbox_cli("env", "--state-dir", str(state_dir), "--user", "reader")
-        assert exports.stdout.strip() == f"export KUBECONFIG={state_dir.resolve()}/kubeconfig-reader"
-        transport = KubeTransport(Target(kubeconfig=str(state_dir / "kubeconfig-admin")))
-        assert transport.get("/version")["gitVersion"] == "v1.32.13"
+        lines = exports.stdout.splitlines()
+        assert f"export KUBECONFIG={state_dir.resolve()}/kubeconfig-reader" in lines
+        assert "export BASE_DOMAIN=apps.prod.example" in lines
+        assert any(line.startswith("export BITIQ_NAMESERVER=127.0.0.1:") for line in lines)
+        with KubeTransport(Target(kubeconfig=str(state_dir / "kubeconfig-admin"))) as transport:
+            assert transport.get("/version")["gitVersion"] == "v1.32.13"
         assert processes_mentioning(str(state_dir.resolve()))
     finally:
         first = sandbox_cli("down", "--state-dir", str(state_dir))
@@ -89,7 +92,9 @@ def test_unknown_scenario_is_refused_before_starting(tmp_path: Path) -> None:
 
 
 def test_reader_cannot_write(sandbox: Sandbox) -> None:
-    reader = KubeTransport(Target(kubeconfig=str(sandbox.kubeconfig("reader"))), allow_writes=True)
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "reader-was-here"}}
-    with pytest.raises(AccessDenied, match="needs verb 'create' on namespaces cluster-wide"):
+    with (
+        KubeTransport(Target(kubeconfig=str(sandbox.kubeconfig("reader"))), allow_writes=True) as reader,
+        pytest.raises(AccessDenied, match="needs verb 'create' on namespaces cluster-wide"),
+    ):
         reader.request("POST", "/api/v1/namespaces", body=namespace)

@@ -123,7 +123,8 @@ def test_scenario_objects_match_the_upstream_crds(scenario: str) -> None:
     schemas = upstream_schemas()
     problems = []
     checked = 0
-    for obj in load(scenario).objects:
+    loaded = load(scenario)
+    for obj in loaded.objects:
         schema = schemas.get((obj["apiVersion"], obj["kind"]))
         if schema is None:
             continue
@@ -132,7 +133,7 @@ def test_scenario_objects_match_the_upstream_crds(scenario: str) -> None:
             where = "/".join(str(part) for part in error.absolute_path)
             problems.append(f"{obj['kind']} {obj['metadata'].get('name')}: {where}: {error.message[:160]}")
     assert problems == []
-    assert checked > 0
+    assert checked > 0 or not loaded.crds
 
 
 def test_sandbox_crds_match_the_upstream_names_and_scopes() -> None:
