@@ -33,6 +33,21 @@ venv: $(STAMP) ## create .venv with the suite and its dev tools
 tools: ## build the pinned kube-apiserver, etcd and helm into .tools/bin (cached per machine)
 	scripts/install-tools.sh etcd kube-apiserver helm
 
+# Debian packages whose servers the sandbox starts (command -> package).
+SYSTEM_TOOLS := dnsmasq:dnsmasq-base
+
+.PHONY: system-deps
+system-deps: ## install the Debian packages the sandbox runs (dnsmasq) when they are missing
+	@missing=""; for entry in $(SYSTEM_TOOLS); do \
+	  command -v "$${entry%%:*}" >/dev/null || [ -x "/usr/sbin/$${entry%%:*}" ] || missing="$$missing $${entry#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	fi
+
 .PHONY: lint
 lint: venv ## ruff (lint + format) and mypy --strict on fixtures/
 	$(VENV)/bin/ruff check .
@@ -44,22 +59,23 @@ docs: venv ## regenerate docs/CHECKS.md from the check registry
 	$(PY) -m fixtures.catalog > docs/CHECKS.md
 
 .PHONY: selftest
-selftest: venv tools ## run the self-tests (the suite against the real sandbox)
+selftest: venv tools system-deps ## run the self-tests (the suite against the real sandbox)
 	scripts/run-pytest.sh $(PYTEST) tests -p no:cacheprovider -n $(SELFTEST_WORKERS) $(ARGS)
 
 .PHONY: test
-test: venv tools lint selftest ## everything CI runs: install, build tools, lint, self-tests
+test: venv tools system-deps lint selftest ## everything CI runs: install, build tools, lint, self-tests
 
 .PHONY: preflight
 preflight: venv ## pytest -m preflight against the current kube context (ENV=prod BASE_DOMAIN=...)
-	BASE_DOMAIN=$(BASE_DOMAIN) $(PYTEST) -m preflight --env $(ENV) $(ARGS)
+	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/prod-preflight.sh $(ARGS)
 
 .PHONY: demo
-demo: venv tools ## the suite against the embedded sandbox (healthy-prod); reports in reports/
+demo: venv tools system-deps ## the suite against the embedded sandbox (healthy-prod); reports in reports/
 	mkdir -p $(REPORTS)
 	$(PY) -m fixtures.sandbox up --state-dir $(DEMO_STATE) --scenario healthy-prod
 	status=0; \
-	KUBECONFIG=$(DEMO_STATE)/kubeconfig-admin $(PYTEST) -m preflight --env prod \
+	eval "$$($(PY) -m fixtures.sandbox env --state-dir $(DEMO_STATE) --user admin)"; \
+	$(PYTEST) -m preflight --env prod \
 	  --report-dir $(REPORTS) --html $(REPORTS)/report.html --self-contained-html \
 	  --junitxml $(REPORTS)/junit.xml $(ARGS) || status=$$?; \
 	$(PY) -m fixtures.sandbox down --state-dir $(DEMO_STATE); \

@@ -44,23 +44,40 @@ def main() -> int:
         sandbox.up(args.scenario)
         try:
             environment = {**os.environ, **sandbox.exports(args.user)}
-            command = [sys.executable, "-m", "pytest", "-m", "preflight", "--env", "prod", "-q",
-                       "-p", "no:cacheprovider", "-c", str(REPO / "pyproject.toml"), str(REPO / "suites")]
+            command = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                "preflight",
+                "--env",
+                "prod",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-c",
+                str(REPO / "pyproject.toml"),
+                str(REPO / "suites"),
+            ]
             if args.workers:
                 command += ["-n", str(args.workers)]
             durations, requests = [], []
             for _ in range(args.runs):
                 start = sandbox.audit_log.stat().st_size
                 began = time.perf_counter()
-                subprocess.run(command, env=environment, cwd=REPO, capture_output=True, check=False, timeout=300)
+                subprocess.run(
+                    command, env=environment, cwd=REPO, capture_output=True, check=False, timeout=300
+                )
                 durations.append(time.perf_counter() - began)
                 time.sleep(0.2)  # the audit log is written asynchronously
                 requests.append(len(audit_events(sandbox.audit_log, start, args.user)))
         finally:
             sandbox.down()
     print(f"scenario {args.scenario}, user {args.user}, workers {args.workers or 'serial'}, {args.runs} runs")
-    print(f"  wall time per run: median {statistics.median(durations):.2f} s"
-          f" (min {min(durations):.2f}, max {max(durations):.2f}), including interpreter start-up")
+    print(
+        f"  wall time per run: median {statistics.median(durations):.2f} s"
+        f" (min {min(durations):.2f}, max {max(durations):.2f}), including interpreter start-up"
+    )
     print(f"  API requests per run: {sorted(set(requests))}")
     return 0
 

@@ -212,7 +212,9 @@ def test_chart_channels(cluster: Cluster, env: EnvTarget, settings: RunSettings)
         package = str((entry or {}).get("package") or key)
         channel = str((entry or {}).get("channel") or "")
         where = f"{values_file.name} operators.{key}"
-        notes.append(judge_channel(settings, env, package=package, channel=channel, version=version, where=where))
+        notes.append(
+            judge_channel(settings, env, package=package, channel=channel, version=version, where=where)
+        )
     if not notes:
         fail(f"{values_file} pins no operators (operators: is empty)")
     note("; ".join(notes))
