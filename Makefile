@@ -49,10 +49,23 @@ system-deps: ## install the Debian packages the sandbox runs (dnsmasq) when they
 	fi
 
 .PHONY: lint
-lint: venv ## ruff (lint + format) and mypy --strict on fixtures/
+lint: venv tools ## ruff (lint + format), mypy --strict on fixtures/, helm lint of every chart
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	for chart in charts/*/; do .tools/bin/helm lint --strict --quiet "$$chart" >/dev/null || { .tools/bin/helm lint --strict "$$chart"; exit 1; }; done
+
+.PHONY: template
+template: venv tools ## render every chart for every env into build/rendered/<env>/<chart>.yaml
+	$(PY) -m fixtures.charts --out build/rendered
+
+.PHONY: validate
+validate: venv tools ## the static suite: helm render, schemas and invariants of every chart (no cluster)
+	scripts/run-pytest.sh $(PYTEST) -m static $(ARGS)
+
+.PHONY: verify-release
+verify-release: venv tools ## deterministic image tags in every env, consistent with the umbrella appVersion
+	scripts/run-pytest.sh $(PYTEST) -m static -k "test_deterministic_tags or test_release_version" $(ARGS)
 
 .PHONY: docs
 docs: venv ## regenerate docs/CHECKS.md from the check registry

@@ -65,9 +65,7 @@ def main() -> int:
             for _ in range(args.runs):
                 start = sandbox.audit_log.stat().st_size
                 began = time.perf_counter()
-                subprocess.run(
-                    command, env=environment, cwd=REPO, capture_output=True, check=False, timeout=300
-                )
+                subprocess.run(command, env=environment, cwd=REPO, capture_output=True, check=False, timeout=300)
                 durations.append(time.perf_counter() - began)
                 time.sleep(0.2)  # the audit log is written asynchronously
                 requests.append(len(audit_events(sandbox.audit_log, start, args.user)))

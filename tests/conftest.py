@@ -58,9 +58,7 @@ def run_suite(pytester: pytest.Pytester, sandbox: Sandbox, monkeypatch: pytest.M
     BITIQ_NAMESERVER from the sandbox unless ``base_domain=False``.
     """
 
-    def run(
-        *args: str, user: str | None = "admin", scenario: str | None = None, base_domain: bool = True
-    ) -> SuiteRun:
+    def run(*args: str, user: str | None = "admin", scenario: str | None = None, base_domain: bool = True) -> SuiteRun:
         if scenario is not None:
             sandbox.use(scenario)
         monkeypatch.setenv("BITIQ_NAMESERVER", sandbox.nameserver)

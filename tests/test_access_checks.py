@@ -23,9 +23,7 @@ REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "selfsubje
 
 
 def access_verdicts(run: Any) -> dict[str, str]:
-    return {
-        check_id: verdict for check_id, verdict in run.verdicts("prod").items() if check_id in ACCESS_CHECKS
-    }
+    return {check_id: verdict for check_id, verdict in run.verdicts("prod").items() if check_id in ACCESS_CHECKS}
 
 
 def test_admin_passes_every_access_check(run_suite: RunSuite) -> None:
@@ -68,9 +66,7 @@ def test_rejected_token_fails_with_one_line(run_suite: RunSuite, sandbox: Sandbo
         "suites/preflight/test_access.py",
         user=None,
     )
-    assert access_verdicts(run) == dict.fromkeys(
-        ACCESS_CHECKS - {"preflight.access.api-reachable"}, "FAIL"
-    ) | {
+    assert access_verdicts(run) == dict.fromkeys(ACCESS_CHECKS - {"preflight.access.api-reachable"}, "FAIL") | {
         "preflight.access.api-reachable": "PASS"  # a 401 is an answer: the endpoint is reachable
     }, run.output
     assert "rejects the credentials" in run.record("preflight.access.api-reachable")["evidence"]
@@ -107,7 +103,6 @@ def test_preflight_sends_no_mutating_request(
     mutating = [
         f"{event['verb']} {event['requestURI']}"
         for event in events
-        if event["verb"] in MUTATING_VERBS
-        and (event.get("objectRef") or {}).get("resource") not in REVIEW_RESOURCES
+        if event["verb"] in MUTATING_VERBS and (event.get("objectRef") or {}).get("resource") not in REVIEW_RESOURCES
     ]
     assert mutating == []

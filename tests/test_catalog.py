@@ -19,7 +19,5 @@ def test_every_check_belongs_to_a_suite_marker() -> None:
 
 
 def test_check_ids_start_with_their_marker() -> None:
-    misplaced = [
-        entry.spec.id for entry in all_checks() if entry.spec.id.split(".", 1)[0] not in entry.markers
-    ]
+    misplaced = [entry.spec.id for entry in all_checks() if entry.spec.id.split(".", 1)[0] not in entry.markers]
     assert misplaced == []

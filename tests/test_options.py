@@ -47,9 +47,7 @@ def test_unloadable_kubeconfig_is_a_usage_error(run_suite: RunSuite, tmp_path: P
         ("--base-domain", "not a domain", "is not a DNS domain"),
     ],
 )
-def test_bad_option_values_are_usage_errors(
-    run_suite: RunSuite, option: str, value: str, message: str
-) -> None:
+def test_bad_option_values_are_usage_errors(run_suite: RunSuite, option: str, value: str, message: str) -> None:
     run = run_suite("-m", "preflight", "--env", "prod", option, value)
     assert run.exit_code == 4
     assert message in usage_error_line(run.output)

@@ -23,6 +23,7 @@ from tests.test_access_checks import MUTATING_VERBS, REVIEW_RESOURCES
 
 SECRETS = "preflight.secrets.present"
 WORKERS = "preflight.nodes.workers-ready"
+CHART_CHANNELS = "preflight.operators.chart-channels"
 REQUEST_BUDGET = 25  # API requests one full preflight may send (issue target)
 
 
@@ -56,16 +57,14 @@ CASES = {
     "worker-cordoned": case("worker-cordoned", {WORKERS}, {SECRETS}),
     "no-default-sc": case("no-default-sc", {"preflight.storage.default-class"}, {SECRETS}),
     "two-default-sc": case("two-default-sc", set(), {"preflight.storage.default-class", SECRETS}),
-    "ocp-4.18": case("ocp-4.18", {"preflight.cluster.openshift-version"}, {SECRETS}),
+    "ocp-4.18": case("ocp-4.18", {"preflight.cluster.openshift-version"}, {SECRETS, CHART_CHANNELS}),
     "upgrading": case("upgrading", set(), {"preflight.cluster.not-upgrading"}),
     "failing-cv": case("failing-cv", {"preflight.cluster.version-available"}, {SECRETS}),
     "channel-latest": case("channel-latest", {"preflight.operators.channel-pinned"}),
     # The same unpinned channel outside prod is a WARN, not a blocking failure.
-    "channel-latest-local": case(
-        "channel-latest", set(), {"preflight.operators.channel-pinned"}, env="local"
-    ),
+    "channel-latest-local": case("channel-latest", set(), {"preflight.operators.channel-pinned"}, env="local"),
     "channel-incompatible": case("channel-incompatible", {"preflight.operators.channel-pinned"}),
-    "ocp-4.20-unlisted": case("ocp-4.20-unlisted", set(), {"preflight.operators.channel-pinned"}),
+    "ocp-4.20-unlisted": case("ocp-4.20-unlisted", set(), {"preflight.operators.channel-pinned", CHART_CHANNELS}),
     "csv-failed": case("csv-failed", {"preflight.operators.subscription-healthy"}),
     "upgrade-pending": case("upgrade-pending", {"preflight.operators.subscription-healthy"}),
     "catalog-unhealthy": case("catalog-unhealthy", set(), {"preflight.operators.catalog-ready", SECRETS}),
@@ -105,9 +104,7 @@ def test_preflight_scenario(run_suite: RunSuite, name: str) -> None:
         base_domain=expected.base_domain,
     )
     assert run.results, run.output
-    assert (non_passing(run, "FAIL"), non_passing(run, "WARN")) == (expected.failing, expected.warning), (
-        run.output
-    )
+    assert (non_passing(run, "FAIL"), non_passing(run, "WARN")) == (expected.failing, expected.warning), run.output
     assert non_passing(run, "ERROR") == set(), run.output
     assert run.exit_code == (1 if expected.failing else 0), run.output
     assert "Traceback" not in run.output
@@ -189,8 +186,7 @@ def test_reader_runs_every_check_without_denial_or_write(
     writes = [
         event["requestURI"]
         for event in events
-        if event["verb"] in MUTATING_VERBS
-        and (event.get("objectRef") or {}).get("resource") not in REVIEW_RESOURCES
+        if event["verb"] in MUTATING_VERBS and (event.get("objectRef") or {}).get("resource") not in REVIEW_RESOURCES
     ]
     assert writes == []
     assert len(events) <= REQUEST_BUDGET, [event["requestURI"] for event in events]

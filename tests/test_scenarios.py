@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
+from fixtures.crds import SANDBOX_CRDS
 from fixtures.errors import ConfigurationError
-from fixtures.sandbox.crds import SANDBOX_CRDS
 from fixtures.sandbox.scenarios import available, load, merge_patch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,9 +43,7 @@ def test_overlay_removes_patches_and_replaces(tmp_path: Path) -> None:
             "scenario": "overlay",
             "base": "base",
             "remove": [{"kind": "Node", "name": "worker-1"}],
-            "patch": [
-                {"target": {"kind": "Node", "name": "worker-0"}, "merge": {"spec": {"unschedulable": True}}}
-            ],
+            "patch": [{"target": {"kind": "Node", "name": "worker-0"}, "merge": {"spec": {"unschedulable": True}}}],
         },
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "extra"}},
     )
@@ -65,9 +63,7 @@ def test_overlay_removes_patches_and_replaces(tmp_path: Path) -> None:
         ({"scenario": "bad", "typo": 1}, "unknown header keys"),
     ],
 )
-def test_bad_scenarios_are_refused_with_a_reason(
-    tmp_path: Path, header: dict[str, Any], message: str
-) -> None:
+def test_bad_scenarios_are_refused_with_a_reason(tmp_path: Path, header: dict[str, Any], message: str) -> None:
     write(tmp_path, "bad", header)
     with pytest.raises(ConfigurationError, match=message):
         load("bad", tmp_path)
@@ -112,9 +108,7 @@ def _read_upstream_schemas() -> dict[tuple[str, str], Any]:
         crd = yaml.load(path.read_text(), Loader=FAST_LOADER)  # noqa: S506 - the C build of SafeLoader
         for version in crd["spec"]["versions"]:
             api_version = f"{crd['spec']['group']}/{version['name']}"
-            schemas[(api_version, crd["spec"]["names"]["kind"])] = strict(
-                version["schema"]["openAPIV3Schema"]
-            )
+            schemas[(api_version, crd["spec"]["names"]["kind"])] = strict(version["schema"]["openAPIV3Schema"])
     return schemas
 
 

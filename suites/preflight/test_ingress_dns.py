@@ -45,24 +45,17 @@ def test_base_domain_is_served(cluster: Cluster, env: EnvTarget) -> None:
         not_applicable("not an OpenShift cluster: no Ingress config to compare with")
     ingress = cluster.find("config.openshift.io", "ingresses", "cluster") or {}
     spec = ingress.get("spec") or {}
-    served = {
-        str(domain): "Ingress cluster" for domain in (spec.get("domain"), spec.get("appsDomain")) if domain
-    }
+    served = {str(domain): "Ingress cluster" for domain in (spec.get("domain"), spec.get("appsDomain")) if domain}
     if cluster.serves("operator.openshift.io", "ingresscontrollers"):
         for controller in cluster.list_kind("operator.openshift.io", "ingresscontrollers"):
             domain = (controller.get("status") or {}).get("domain")
             if domain:
-                served.setdefault(
-                    str(domain), f"IngressController {namespace_of(controller)}/{name_of(controller)}"
-                )
+                served.setdefault(str(domain), f"IngressController {namespace_of(controller)}/{name_of(controller)}")
     if env.base_domain in served:
         note(f"{env.base_domain} is served by {served[env.base_domain]}")
         return
     shown = ", ".join(f"{domain} ({owner})" for domain, owner in served.items()) or "none"
-    fail(
-        f"BASE_DOMAIN {env.base_domain} ({env.base_domain_source}) is not served here;"
-        f" the cluster serves: {shown}"
-    )
+    fail(f"BASE_DOMAIN {env.base_domain} ({env.base_domain_source}) is not served here; the cluster serves: {shown}")
 
 
 @check(

@@ -27,9 +27,9 @@ def test_namespaces_ready(cluster: Cluster, env: EnvTarget) -> None:
         namespace = namespaces.get(name)
         if namespace is None:
             absent.append(name)
-        elif (namespace.get("status") or {}).get("phase") == "Terminating" or (
-            namespace.get("metadata") or {}
-        ).get("deletionTimestamp"):
+        elif (namespace.get("status") or {}).get("phase") == "Terminating" or (namespace.get("metadata") or {}).get(
+            "deletionTimestamp"
+        ):
             terminating.append(name)
         else:
             present.append(name)
@@ -53,11 +53,7 @@ def test_namespaces_ready(cluster: Cluster, env: EnvTarget) -> None:
 def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
     """A secret bootstrap needs exists with the expected type and keys (values are never read into output)."""
     found = next(
-        (
-            item
-            for item in cluster.list_namespace("", "secrets", secret.namespace)
-            if name_of(item) == secret.name
-        ),
+        (item for item in cluster.list_namespace("", "secrets", secret.namespace) if name_of(item) == secret.name),
         None,
     )
     if found is None:

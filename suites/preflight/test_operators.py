@@ -86,10 +86,7 @@ def test_catalog_ready(cluster: Cluster) -> None:
         fail(f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} does not exist")
     state = ((catalog.get("status") or {}).get("connectionState") or {}).get("lastObservedState")
     if state != "READY":
-        fail(
-            f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} connection state is"
-            f" {state or 'unknown'}, not READY"
-        )
+        fail(f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} connection state is {state or 'unknown'}, not READY")
     note(f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} READY")
 
 
@@ -156,9 +153,7 @@ def test_channel_pinned(cluster: Cluster, env: EnvTarget, settings: RunSettings,
     version."""
     subscription = subscription_or_none(cluster, package)
     if subscription is None:
-        not_applicable(
-            f"{package} is not installed: bootstrap pins its channel (preflight.operators.chart-channels)"
-        )
+        not_applicable(f"{package} is not installed: bootstrap pins its channel (preflight.operators.chart-channels)")
     version = openshift_version_or_na(cluster)
     channel = str((subscription.get("spec") or {}).get("channel") or "")
     note(
@@ -187,10 +182,7 @@ def test_install_plan_approval(cluster: Cluster, env: EnvTarget, package: str) -
         not_applicable(f"{package} is not installed yet")
     approval = (subscription.get("spec") or {}).get("installPlanApproval") or "Automatic"
     if env.name in PROD_ENVS and approval != "Manual":
-        fail(
-            f"{describe_subscription(subscription)}: installPlanApproval {approval};"
-            " Manual recommended for prod"
-        )
+        fail(f"{describe_subscription(subscription)}: installPlanApproval {approval}; Manual recommended for prod")
     note(f"{describe_subscription(subscription)}: installPlanApproval {approval}")
 
 
@@ -212,9 +204,7 @@ def test_chart_channels(cluster: Cluster, env: EnvTarget, settings: RunSettings)
         package = str((entry or {}).get("package") or key)
         channel = str((entry or {}).get("channel") or "")
         where = f"{values_file.name} operators.{key}"
-        notes.append(
-            judge_channel(settings, env, package=package, channel=channel, version=version, where=where)
-        )
+        notes.append(judge_channel(settings, env, package=package, channel=channel, version=version, where=where))
     if not notes:
         fail(f"{values_file} pins no operators (operators: is empty)")
     note("; ".join(notes))

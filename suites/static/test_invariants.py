@@ -1,0 +1,291 @@
+"""Static: the invariants the GitOps layout promises, checked on the rendered charts of every env."""
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.charts import IN_CLUSTER, Chart, Renderer, containers, discover, step_images
+from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.gitops import (
+    DETERMINISTIC_TAG,
+    FLOATING_TAGS,
+    IMAGE_UPDATER_PREFIX,
+    by_kind,
+    image_tag,
+    name,
+    nested_applications,
+    umbrella_for,
+)
+from fixtures.operators import ChannelFinding
+from fixtures.plugin import RunSettings
+
+pytestmark = pytest.mark.static
+
+NESTED_APPS = ("bitiq-sample-app", "ci-pipelines", "image-updater")
+SAMPLE_APP_VALUES = "charts/bitiq-sample-app/values-{env}.yaml"
+
+
+def chart_named(settings: RunSettings, chart_name: str) -> Chart:
+    for chart in discover(settings.charts_dir):
+        if chart.name == chart_name:
+            return chart
+    fail(f"chart {chart_name} not found under {settings.charts_dir}")
+
+
+@check(
+    "static.gitops.prod-in-cluster",
+    level=BLOCKING,
+    remediation="Set envs[].clusterServer to https://kubernetes.default.svc in charts/argocd-apps/values.yaml,"
+    " or turn on centralArgo.enabled and follow docs/CENTRAL-ARGO.md.",
+)
+def test_in_cluster_unless_central(settings: RunSettings, chart_env: str) -> None:
+    """An env's clusterServer is in-cluster unless the central-Argo mode is on."""
+    argocd_apps = chart_named(settings, "argocd-apps")
+    values = argocd_apps.values(chart_env)
+    central = bool((values.get("centralArgo") or {}).get("enabled"))
+    env = next(entry for entry in values.get("envs") or [] if entry.get("name") == chart_env)
+    server = str(env.get("clusterServer"))
+    if server != IN_CLUSTER and not central:
+        fail(
+            f"envs[{chart_env}].clusterServer is {server} but centralArgo.enabled is false: nested"
+            " Applications would be created on a cluster without Argo CD"
+        )
+    note(f"envs[{chart_env}].clusterServer {server} ({'central' if central else 'in-cluster'} mode)")
+
+
+@check(
+    "static.gitops.nested-destinations",
+    level=BLOCKING,
+    remediation="Nested Applications must deploy where the umbrella says: use .Values.destinationServer in"
+    " charts/bitiq-umbrella/templates/applications.yaml and pass clusterServer from the ApplicationSet.",
+)
+def test_nested_destinations(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
+    """The umbrella and each nested Application deploy to the env's cluster, consistently."""
+    umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
+    cluster_server = str(umbrella.element.get("clusterServer"))
+    problems = []
+    wanted_umbrella = IN_CLUSTER if umbrella.central else cluster_server
+    if umbrella.destination_server != wanted_umbrella:
+        problems.append(f"umbrella destination {umbrella.destination_server}, want {wanted_umbrella}")
+    applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
+    for application in applications:
+        server = ((application.get("spec") or {}).get("destination") or {}).get("server")
+        if server != cluster_server:
+            problems.append(f"{name(application)} destination {server}, want {cluster_server}")
+    if problems:
+        fail("; ".join(problems))
+    note(f"{len(applications)} nested Applications -> {cluster_server}")
+
+
+@check(
+    "static.gitops.naming",
+    level=BLOCKING,
+    remediation="Name nested Applications <app>-<env> and label them bitiq.io/env=<env> and"
+    " app.kubernetes.io/part-of=bitiq-umbrella (charts/bitiq-umbrella/templates/_helpers.tpl).",
+)
+def test_application_naming(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
+    """The umbrella is bitiq-umbrella-<env>; nested Applications are <app>-<env>, labelled with env and part-of."""
+    umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
+    applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
+    problems = []
+    names = {name(application) for application in applications}
+    wanted = {f"{app}-{chart_env}" for app in NESTED_APPS}
+    if names != wanted:
+        problems.append(f"nested Applications {sorted(names)}, want {sorted(wanted)}")
+    for application in applications:
+        labels = (application.get("metadata") or {}).get("labels") or {}
+        if labels.get("bitiq.io/env") != chart_env or labels.get("app.kubernetes.io/part-of") != "bitiq-umbrella":
+            problems.append(f"{name(application)} labels {labels}")
+    if problems:
+        fail("; ".join(problems))
+    note(f"{', '.join(sorted(names))}")
+
+
+@check(
+    "static.operators.channels-pinned",
+    level=BLOCKING,
+    remediation="Pin operators.<name>.channel in charts/bootstrap-operators/values.yaml to a channel that"
+    " compatibility.yaml lists for openshiftVersion.",
+)
+def test_operator_channels(settings: RunSettings, chart_env: str) -> None:
+    """Every Subscription channel of bootstrap-operators is pinned and listed for its openshiftVersion."""
+    values = chart_named(settings, "bootstrap-operators").values(chart_env)
+    version = str(values.get("openshiftVersion", ""))
+    table = settings.compatibility()
+    problems, notes = [], []
+    for key, operator in (values.get("operators") or {}).items():
+        finding = table.judge(str(operator.get("package")), str(operator.get("channel") or ""), version)
+        if finding is not ChannelFinding.COMPATIBLE:
+            supported = ", ".join(table.channels(str(operator.get("package")), version)) or "none listed"
+            problems.append(
+                f"operators.{key}.channel {operator.get('channel') or '(unset)'} is {finding.value}"
+                f" for OpenShift {version} (supported: {supported})"
+            )
+        notes.append(f"{key}: {operator.get('channel')}")
+    if problems:
+        fail("; ".join(problems))
+    note(f"OpenShift {version}: {', '.join(notes)}")
+
+
+@check(
+    "static.images.deterministic-tags",
+    level=BLOCKING,
+    remediation="Pin every image: the sample app's to v<x.y.z>-commit.<sha> (the Image Updater writes"
+    " them), every other image to a release tag or digest; never latest.",
+)
+def test_deterministic_tags(renderer: Renderer, settings: RunSettings, chart: Chart, chart_env: str) -> None:
+    """Every image is pinned (no latest or floating tag); the sample app's tags are deterministic."""
+    sample_repos = {
+        str(
+            (chart_named(settings, "bitiq-sample-app").values(chart_env).get(component) or {})
+            .get("image", {})
+            .get("repository")
+        )
+        for component in ("backend", "frontend")
+    }
+    problems, seen = [], 0
+    for obj in renderer.objects(chart, chart_env):
+        images = [(where, str(container.get("image", ""))) for where, container, _ in containers(obj)]
+        images += list(step_images(obj))
+        for where, image in images:
+            seen += 1
+            tag = image_tag(image)
+            repository = image.rsplit(":", 1)[0] if tag not in ("", "@digest") else image.split("@")[0]
+            if tag in FLOATING_TAGS:
+                problems.append(f"{where}: {image} is not pinned")
+            elif repository in sample_repos and not DETERMINISTIC_TAG.match(tag):
+                problems.append(f"{where}: {image} is not v<x.y.z>-commit.<sha>")
+    if problems:
+        fail("; ".join(problems))
+    note(f"{seen} images pinned")
+
+
+@check(
+    "static.release.app-version",
+    level=BLOCKING,
+    remediation="Bump charts/bitiq-umbrella/Chart.yaml appVersion with the sample app's tags, or write the"
+    " release's tags into values-<env>.yaml.",
+)
+def test_release_version(settings: RunSettings, chart_env: str) -> None:
+    """The sample app's tags in the env carry the umbrella chart's appVersion (v<appVersion>-commit.<sha>)."""
+    app_version = str(chart_named(settings, "bitiq-umbrella").metadata.get("appVersion", ""))
+    values = chart_named(settings, "bitiq-sample-app").values(chart_env)
+    problems = []
+    for component in ("backend", "frontend"):
+        tag = str(((values.get(component) or {}).get("image") or {}).get("tag", ""))
+        if not tag.startswith(f"v{app_version}-commit."):
+            problems.append(f"{component}.image.tag {tag or '(unset)'} is not v{app_version}-commit.<sha>")
+    if problems:
+        fail(f"umbrella appVersion {app_version}: " + "; ".join(problems))
+    note(f"appVersion {app_version} matches the {chart_env} tags")
+
+
+@check(
+    "static.imageupdater.write-back",
+    level=BLOCKING,
+    remediation="Annotate bitiq-sample-app-<env> with write-back-method git, git-branch = targetRevision and"
+    " write-back-target helmvalues:/charts/bitiq-sample-app/values-<env>.yaml (an existing file).",
+)
+def test_image_updater_write_back(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
+    """The sample app's Image Updater annotations write deterministic tags back to the env's own values file."""
+    umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
+    applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
+    sample = next((app for app in applications if name(app) == f"bitiq-sample-app-{chart_env}"), None)
+    if sample is None:
+        fail(f"no Application bitiq-sample-app-{chart_env} in the umbrella render")
+    annotations = {
+        key.removeprefix(IMAGE_UPDATER_PREFIX): value
+        for key, value in ((sample.get("metadata") or {}).get("annotations") or {}).items()
+        if key.startswith(IMAGE_UPDATER_PREFIX)
+    }
+    wanted_target = "helmvalues:/" + SAMPLE_APP_VALUES.format(env=chart_env)
+    problems = []
+    if annotations.get("write-back-method") != "git":
+        problems.append(f"write-back-method {annotations.get('write-back-method')}, want git")
+    target = annotations.get("write-back-target", "")
+    if target != wanted_target:
+        problems.append(f"write-back-target {target or '(none)'}, want {wanted_target}")
+    target_file = Path(settings.charts_dir).parent / target.removeprefix("helmvalues:/")
+    if target.startswith("helmvalues:/") and not target_file.is_file():
+        problems.append(f"write-back target file {target_file} does not exist")
+    branch = umbrella.parameters.get("targetRevision")
+    if annotations.get("git-branch") != branch:
+        problems.append(f"git-branch {annotations.get('git-branch')}, want targetRevision {branch}")
+    for alias in ("backend", "frontend"):
+        allow = annotations.get(f"{alias}.allow-tags", "")
+        if allow != f"regexp:{DETERMINISTIC_TAG.pattern}":
+            problems.append(f"{alias}.allow-tags {allow or '(none)'} is not the deterministic-tag regexp")
+    if problems:
+        fail(f"bitiq-sample-app-{chart_env}: " + "; ".join(problems))
+    note(f"writes back to {wanted_target} on {branch}")
+
+
+@check(
+    "static.routes.tls-on-base-domain",
+    level=BLOCKING,
+    remediation="Route hosts are <name>.<baseDomain> of the env (values-<env>.yaml baseDomain) with"
+    " spec.tls.termination edge, reencrypt or passthrough.",
+)
+def test_routes(renderer: Renderer, settings: RunSettings, chart: Chart, chart_env: str) -> None:
+    """Every Route is on the env's baseDomain and terminates TLS."""
+    base_domain = settings.known_envs[chart_env].base_domain
+    problems, routes = [], by_kind(renderer.objects(chart, chart_env), "Route")
+    for route in routes:
+        spec = route.get("spec") or {}
+        host = str(spec.get("host", ""))
+        if not host.endswith("." + base_domain):
+            problems.append(f"Route {name(route)} host {host or '(none)'} is not under {base_domain}")
+        if ((spec.get("tls") or {}).get("termination")) not in ("edge", "reencrypt", "passthrough"):
+            problems.append(f"Route {name(route)} has no TLS termination")
+    if problems:
+        fail("; ".join(problems))
+    note(f"{len(routes)} Routes on {base_domain} with TLS" if routes else "no Routes")
+
+
+@check(
+    "static.workloads.hardened",
+    level=BLOCKING,
+    remediation="Give every container runAsNonRoot, allowPrivilegeEscalation: false, capabilities drop ALL,"
+    " and resources requests and limits.",
+)
+def test_workloads_hardened(renderer: Renderer, chart: Chart, chart_env: str) -> None:
+    """Every container runs non-root, without privilege escalation or capabilities, with requests and limits."""
+    problems, count = [], 0
+    for obj in renderer.objects(chart, chart_env):
+        for where, container, pod in containers(obj):
+            count += 1
+            security = container.get("securityContext") or {}
+            pod_security = pod.get("securityContext") or {}
+            missing = []
+            if not (security.get("runAsNonRoot") or pod_security.get("runAsNonRoot")):
+                missing.append("runAsNonRoot")
+            if security.get("allowPrivilegeEscalation") is not False:
+                missing.append("allowPrivilegeEscalation: false")
+            if "ALL" not in ((security.get("capabilities") or {}).get("drop") or []):
+                missing.append("capabilities drop ALL")
+            resources = container.get("resources") or {}
+            if not resources.get("requests") or not resources.get("limits"):
+                missing.append("resources requests and limits")
+            if missing:
+                problems.append(f"{where} lacks {', '.join(missing)}")
+    if problems:
+        fail("; ".join(problems))
+    note(f"{count} containers hardened")
+
+
+@check(
+    "static.secrets.no-data",
+    level=BLOCKING,
+    remediation="Never render secret values: create them from stdin, External Secrets or Sealed Secrets"
+    " (docs/SECRETS.md, charts/secrets-examples).",
+)
+def test_no_secret_data(renderer: Renderer, chart: Chart, chart_env: str) -> None:
+    """No Secret in a default render carries data or stringData."""
+    leaking = [
+        name(secret)
+        for secret in by_kind(renderer.objects(chart, chart_env), "Secret")
+        if secret.get("data") or secret.get("stringData")
+    ]
+    if leaking:
+        fail(f"Secrets with values in the render: {', '.join(leaking)}")
+    note("no Secret values rendered")
