@@ -51,8 +51,29 @@ RunSuite = Callable[..., SuiteRun]
 
 
 @pytest.fixture
-def run_suite(pytester: pytest.Pytester, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> RunSuite:
-    """Runs ``pytest <args>`` on the real suites in a subprocess, as ``user`` of the sandbox.
+def run_pytest(pytester: pytest.Pytester) -> RunSuite:
+    """Runs ``pytest <args>`` on the real suites in a subprocess; no cluster is involved."""
+
+    def run(*args: str) -> SuiteRun:
+        report_dir = pytester.path / "reports"
+        command = ["-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "-p", "no:cacheprovider"]
+        command += ["--report-dir", str(report_dir)]
+        # Paths are given relative to the repository, as a user in its checkout would type them.
+        resolved = [str(REPO / arg) if arg.startswith("suites") else arg for arg in args]
+        if not any(arg.startswith(str(REPO / "suites")) for arg in resolved):
+            resolved.append(str(REPO / "suites"))
+        result = pytester.runpytest_subprocess(*command, *resolved, timeout=SUITE_RUN_TIMEOUT)
+        output = "\n".join(result.outlines + result.errlines)
+        results_file = report_dir / "results.json"
+        document = json.loads(results_file.read_text()) if results_file.exists() else {}
+        return SuiteRun(int(result.ret), output, document.get("results", []), document)
+
+    return run
+
+
+@pytest.fixture
+def run_suite(run_pytest: RunSuite, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> RunSuite:
+    """Runs the suite against the sandbox as ``user``, after loading ``scenario`` when given.
 
     Like a user who followed `python -m fixtures.sandbox env`, the run gets BASE_DOMAIN and
     BITIQ_NAMESERVER from the sandbox unless ``base_domain=False``.
@@ -66,28 +87,8 @@ def run_suite(pytester: pytest.Pytester, sandbox: Sandbox, monkeypatch: pytest.M
             monkeypatch.setenv("BASE_DOMAIN", sandbox.domain)
         else:
             monkeypatch.delenv("BASE_DOMAIN", raising=False)
-        report_dir = pytester.path / "reports"
-        command = [
-            "-c",
-            str(REPO / "pyproject.toml"),
-            "--rootdir",
-            str(REPO),
-            "-p",
-            "no:cacheprovider",
-            "--report-dir",
-            str(report_dir),
-        ]
-        if user is not None:
-            command += ["--kubeconfig", str(sandbox.kubeconfig(user))]
-        # Paths are given relative to the repository, as a user in its checkout would type them.
-        resolved = [str(REPO / arg) if arg.startswith("suites") else arg for arg in args]
-        if not any(arg.startswith(str(REPO / "suites")) for arg in resolved):
-            resolved.append(str(REPO / "suites"))
-        result = pytester.runpytest_subprocess(*command, *resolved, timeout=SUITE_RUN_TIMEOUT)
-        output = "\n".join(result.outlines + result.errlines)
-        results_file = report_dir / "results.json"
-        document = json.loads(results_file.read_text()) if results_file.exists() else {}
-        return SuiteRun(int(result.ret), output, document.get("results", []), document)
+        kubeconfig = ["--kubeconfig", str(sandbox.kubeconfig(user))] if user is not None else []
+        return run_pytest(*kubeconfig, *args)
 
     return run
 
