@@ -4,7 +4,7 @@ import pytest
 
 from fixtures.checks import ADVISORY, BLOCKING, check, fail, note
 from fixtures.cluster import Cluster
-from fixtures.conventions import PLATFORM_NAMESPACES, REQUIRED_SECRETS, RequiredSecret
+from fixtures.conventions import PLATFORM_NAMESPACES, REQUIRED_SECRETS, RequiredSecret, secret_problems
 from fixtures.openshift import name_of
 from fixtures.plugin import EnvTarget
 
@@ -56,14 +56,7 @@ def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
         (item for item in cluster.list_namespace("", "secrets", secret.namespace) if name_of(item) == secret.name),
         None,
     )
-    if found is None:
-        fail(f"Secret {secret} does not exist yet ({secret.purpose})")
-    problems = []
-    if found.get("type") != secret.type:
-        problems.append(f"type {found.get('type')}, want {secret.type}")
-    missing = [key for key in secret.keys if key not in (found.get("data") or {})]
-    if missing:
-        problems.append(f"missing keys {', '.join(missing)}")
+    problems = secret_problems(found, secret)
     if problems:
-        fail(f"Secret {secret}: " + "; ".join(problems))
+        fail("; ".join(problems) + (" yet" if found is None else ""))
     note(f"Secret {secret}: type {secret.type}, keys {', '.join(secret.keys)}")

@@ -15,7 +15,7 @@ from fixtures.operators import (
     ChannelFinding,
     describe_subscription,
     find_subscription,
-    subscription_problems,
+    installed_problems,
 )
 from fixtures.plugin import EnvTarget, RunSettings
 
@@ -124,17 +124,9 @@ def test_subscription_healthy(cluster: Cluster, package: str) -> None:
         note(f"{package} is not installed yet: installed by bootstrap")
         return
     where = describe_subscription(subscription)
-    problems = subscription_problems(subscription)
     installed = (subscription.get("status") or {}).get("installedCSV")
-    if installed:
-        csv = cluster.read(OLM, "clusterserviceversions", installed, namespace_of(subscription))
-        if csv is None:
-            problems.append(f"installedCSV {installed} not found in {namespace_of(subscription)}")
-        else:
-            status = csv.get("status") or {}
-            if status.get("phase") != "Succeeded":
-                detail = f" ({status.get('reason')}: {status.get('message')})" if status.get("reason") else ""
-                problems.append(f"CSV {installed} phase {status.get('phase') or 'unknown'}{detail}")
+    csv = cluster.read(OLM, "clusterserviceversions", installed, namespace_of(subscription)) if installed else None
+    problems = installed_problems(subscription, csv)
     if problems:
         fail(f"{where}: " + "; ".join(problems))
     note(f"{where}: AtLatestKnown, CSV {installed} Succeeded")

@@ -1,0 +1,148 @@
+"""Parity: the Image Updater writes new deterministic tags back to git, and the app runs them."""
+
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+import yaml
+
+from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.cluster import Cluster
+from fixtures.conventions import DETERMINISTIC_TAG_PATTERN, GITOPS_NAMESPACE, IMAGE_UPDATER_PREFIX, SAMPLE_APP
+from fixtures.errors import ConfigurationError
+from fixtures.git_probe import GitReader
+from fixtures.plugin import EnvTarget, RunSettings
+from fixtures.registry import ImageRef, RegistryClient
+
+pytestmark = pytest.mark.parity
+
+ALIASES = ("backend", "frontend")
+
+
+def sample_app(cluster: Cluster, env: EnvTarget) -> dict[str, Any]:
+    name = f"{SAMPLE_APP}-{env.name}"
+    app = cluster.find("argoproj.io", "applications", name, GITOPS_NAMESPACE)
+    if app is None:
+        fail(f"Application {GITOPS_NAMESPACE}/{name} does not exist")
+    return app
+
+
+def annotations_of(app: dict[str, Any]) -> dict[str, str]:
+    return {
+        key.removeprefix(IMAGE_UPDATER_PREFIX): str(value)
+        for key, value in ((app.get("metadata") or {}).get("annotations") or {}).items()
+        if key.startswith(IMAGE_UPDATER_PREFIX)
+    }
+
+
+def image_list(annotations: dict[str, str]) -> dict[str, str]:
+    entries = [entry.strip() for entry in annotations.get("image-list", "").split(",") if "=" in entry]
+    return {
+        alias: repository.split(":", 1)[0]
+        if repository.count(":") and "/" not in repository.rsplit(":", 1)[-1]
+        else repository
+        for alias, repository in (entry.split("=", 1) for entry in entries)
+    }
+
+
+@check(
+    "parity.imageupdater.annotations",
+    level=BLOCKING,
+    remediation="The umbrella chart sets these annotations on bitiq-sample-app-<env>: image-list with backend and"
+    " frontend, git write-back to helmvalues:/charts/bitiq-sample-app/values-<env>.yaml on the tracked branch,"
+    " allow-tags of deterministic tags.",
+)
+def test_annotations(cluster: Cluster, env: EnvTarget) -> None:
+    """bitiq-sample-app-<env> carries the Image Updater annotations the umbrella chart declares."""
+    app = sample_app(cluster, env)
+    annotations = annotations_of(app)
+    branch = ((app.get("spec") or {}).get("source") or {}).get("targetRevision")
+    wanted = {
+        "write-back-method": "git",
+        "git-branch": str(branch),
+        "write-back-target": f"helmvalues:/charts/{SAMPLE_APP}/values-{env.name}.yaml",
+    }
+    for alias in ALIASES:
+        wanted[f"{alias}.allow-tags"] = f"regexp:{DETERMINISTIC_TAG_PATTERN}"
+        wanted[f"{alias}.update-strategy"] = "newest-build"
+    problems = [
+        f"{key}={annotations.get(key, '(absent)')!r}, want {value!r}"
+        for key, value in wanted.items()
+        if annotations.get(key) != value
+        and not (key == "write-back-method" and annotations.get(key, "").startswith("git:"))
+    ]
+    missing_aliases = [alias for alias in ALIASES if alias not in image_list(annotations)]
+    if missing_aliases:
+        problems.append(f"image-list {annotations.get('image-list', '(absent)')!r} lacks {', '.join(missing_aliases)}")
+    if problems:
+        fail(f"Application {SAMPLE_APP}-{env.name}: " + "; ".join(problems))
+    note(f"image-list {annotations['image-list']}; writes back to {wanted['write-back-target']} on {branch}")
+
+
+def _created(text: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp() if text else None
+    except ValueError:
+        return None
+
+
+@check(
+    "parity.imageupdater.write-back",
+    level=BLOCKING,
+    remediation="Check the updater's log (`oc -n openshift-gitops logs deploy/argocd-image-updater`): its Argo CD"
+    " token (argocd-image-updater-secret), git credentials, and the registry credentials it pulls tags with.",
+)
+@pytest.mark.acceptance
+@pytest.mark.smoke
+def test_write_back(
+    cluster: Cluster, env: EnvTarget, settings: RunSettings, registry: RegistryClient, git: GitReader
+) -> None:
+    """On the tracked branch, values-<env>.yaml sets the newest eligible tags, which exist and which the app runs."""
+    app = sample_app(cluster, env)
+    annotations = annotations_of(app)
+    source = (app.get("spec") or {}).get("source") or {}
+    repository = settings.git_repo or str(source.get("repoURL", ""))
+    branch = annotations.get("git-branch") or str(source.get("targetRevision", "main"))
+    path = f"charts/{SAMPLE_APP}/values-{env.name}.yaml"
+    try:
+        commit = git.last_commit(repository, branch, path)
+        if commit is None:
+            fail(f"no commit on {branch} touches {path}")
+        values = yaml.safe_load(git.show(repository, branch, commit.sha, path)) or {}
+    except ConfigurationError as error:
+        fail(f"cannot read {path} from {repository}: {error}")
+    allowed = re.compile(DETERMINISTIC_TAG_PATTERN)
+    running = set(((app.get("status") or {}).get("summary") or {}).get("images") or [])
+    problems, notes = [], []
+    for alias, repo in image_list(annotations).items():
+        tag = str(((values.get(alias) or {}).get("image") or {}).get("tag", ""))
+        image = ImageRef.parse(f"{repo}:{tag}")
+        if not allowed.match(tag):
+            problems.append(f"{alias}: {path} sets tag {tag or '(none)'}, which allow-tags does not allow")
+            continue
+        lookup = registry.manifest_digest(image)
+        if not lookup.found:
+            problems.append(f"{alias}: {lookup.error}")
+            continue
+        eligible = [
+            candidate for candidate in registry.tags(image.registry, image.repository) if allowed.match(candidate)
+        ]
+        built = {
+            candidate: _created(registry.created(ImageRef(image.registry, image.repository, candidate)))
+            for candidate in eligible
+        }
+        newest = max(eligible, key=lambda candidate: built.get(candidate) or 0.0, default=tag)
+        newest_age = time.time() - (built.get(newest) or time.time())
+        if newest != tag and newest_age > settings.writeback_grace:
+            problems.append(
+                f"{alias}: the newest eligible tag {newest} (built {newest_age / 60:.0f} min ago) is not written back;"
+                f" {path} still sets {tag} (grace {settings.writeback_grace:g} s)"
+            )
+        if f"{repo}:{tag}" not in running:
+            problems.append(f"{alias}: the app runs {', '.join(sorted(running)) or 'no image'}, not {repo}:{tag}")
+        notes.append(f"{alias} {tag}")
+    if problems:
+        fail(f"{path} at {commit}: " + "; ".join(problems))
+    note(f"{path} at {commit}: {', '.join(notes)}, newest eligible, in the registry and running")

@@ -1,0 +1,114 @@
+"""Parity: operators installed from pinned channels, secrets in place, and the envs at parity with each other."""
+
+import pytest
+
+from fixtures.checks import BLOCKING, check, fail, not_applicable, note
+from fixtures.cluster import Cluster
+from fixtures.conventions import (
+    GITOPS_NAMESPACE,
+    PIPELINES_NAMESPACE,
+    REQUIRED_SECRETS,
+    RequiredSecret,
+    secret_problems,
+)
+from fixtures.openshift import cluster_version_state, name_of, namespace_of
+from fixtures.operators import (
+    OPERATOR_PACKAGES,
+    ChannelFinding,
+    describe_subscription,
+    find_subscription,
+    installed_problems,
+)
+from fixtures.parity_exceptions import EXCEPTIONS_FILE, PRESENCE, Difference, load_exceptions, undeclared
+from fixtures.plugin import SETTINGS, EnvTarget, RunSettings
+
+pytestmark = pytest.mark.parity
+
+OLM = "operators.coreos.com"
+
+
+@check(
+    "parity.operators.installed",
+    level=BLOCKING,
+    remediation="Install with `make bootstrap ENV=<env>` (charts/bootstrap-operators), approve pending InstallPlans,"
+    " and pin the channel to one compatibility.yaml lists for the cluster's OpenShift version.",
+)
+@pytest.mark.acceptance
+@pytest.mark.parametrize("package", OPERATOR_PACKAGES)
+def test_operator_installed(cluster: Cluster, settings: RunSettings, package: str) -> None:
+    """The operator is installed (AtLatestKnown, CSV Succeeded) from a pinned channel supported on this OpenShift."""
+    subscriptions = cluster.list_kind(OLM, "subscriptions") if cluster.serves(OLM, "subscriptions") else []
+    subscription = find_subscription(subscriptions, package)
+    if subscription is None:
+        fail(f"{package} is not installed (no Subscription)")
+    installed = (subscription.get("status") or {}).get("installedCSV")
+    csv = cluster.read(OLM, "clusterserviceversions", installed, namespace_of(subscription)) if installed else None
+    problems = installed_problems(subscription, csv)
+    version_object = cluster.find("config.openshift.io", "clusterversions", "version")
+    running = cluster_version_state(version_object).running if version_object else None
+    channel = str((subscription.get("spec") or {}).get("channel") or "")
+    if running is not None:
+        finding = settings.compatibility().judge(package, channel, running.minor_line)
+        if finding is not ChannelFinding.COMPATIBLE:
+            problems.append(f"channel {channel or '(default)'} is {finding.value} on OpenShift {running.minor_line}")
+    if problems:
+        fail(f"{describe_subscription(subscription)}: " + "; ".join(problems))
+    note(f"{describe_subscription(subscription)}: CSV {installed} Succeeded")
+
+
+@check(
+    "parity.secrets.present",
+    level=BLOCKING,
+    remediation="Create the secret from stdin or a file (docs/SECRETS.md), or through External Secrets /"
+    " Sealed Secrets (charts/secrets-examples); link quay-auth to SA pipeline.",
+)
+@pytest.mark.parametrize("secret", REQUIRED_SECRETS, ids=lambda secret: secret.name)
+def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
+    """A secret the running stack needs exists with the expected type and keys (values never read into output)."""
+    found = next(
+        (item for item in cluster.list_namespace("", "secrets", secret.namespace) if name_of(item) == secret.name), None
+    )
+    problems = secret_problems(found, secret)
+    if problems:
+        fail("; ".join(problems))
+    note(f"Secret {secret}: type {secret.type}, keys {', '.join(secret.keys)}")
+
+
+def components(cluster: Cluster, env: EnvTarget) -> set[tuple[str, str, str]]:
+    """(chart, kind, name with the env normalised) of what the env runs: nested apps, routes, pipelines."""
+    found = set()
+    for app in cluster.objects("argoproj.io", "applications", GITOPS_NAMESPACE):
+        labels = (app.get("metadata") or {}).get("labels") or {}
+        if labels.get("bitiq.io/env") == env.name and labels.get("app.kubernetes.io/part-of") == "bitiq-umbrella":
+            found.add(("bitiq-umbrella", "Application", name_of(app).removesuffix(f"-{env.name}") + "-<env>"))
+    for route in cluster.objects("route.openshift.io", "routes", env.config.app_namespace):
+        found.add(("bitiq-sample-app", "Route", name_of(route)))
+    for pipeline in cluster.objects("tekton.dev", "pipelines", PIPELINES_NAMESPACE):
+        found.add(("ci-pipelines", "Pipeline", name_of(pipeline)))
+    return found
+
+
+@check(
+    "parity.envs.same-components",
+    level=BLOCKING,
+    remediation="Bring the env that lacks the component to parity (its umbrella renders the same charts), or"
+    " declare the difference with a reason in charts/parity-exceptions.yaml.",
+)
+def test_envs_run_the_same_components(request: pytest.FixtureRequest) -> None:
+    """With several --env, every env runs the same nested apps, routes and pipelines, unless declared."""
+    settings = request.config.stash[SETTINGS]
+    if len(settings.envs) < 2:
+        not_applicable("one env only: pass --env local --env prod to compare envs")
+    per_env = {env.name: components(settings.pool.cluster(env.target), env) for env in settings.envs}
+    everything = set().union(*per_env.values())
+    found = [
+        Difference(
+            chart, kind, name, PRESENCE, {env: (chart, kind, name) in present for env, present in per_env.items()}
+        )
+        for chart, kind, name in sorted(everything)
+        if any((chart, kind, name) not in present for present in per_env.values())
+    ]
+    unexplained = undeclared(found, load_exceptions(settings.charts_dir / EXCEPTIONS_FILE))
+    if unexplained:
+        fail("present in some envs only: " + "; ".join(str(difference) for difference in unexplained))
+    note(f"{len(everything)} components in each of {', '.join(per_env)}")

@@ -1,0 +1,92 @@
+"""Parity: the sample app's Routes are admitted on BASE_DOMAIN, resolve, and serve 200 over verified TLS."""
+
+import pytest
+
+from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.cluster import Cluster
+from fixtures.conventions import ROUTE_HOST_LABELS
+from fixtures.http_probe import get, tls_context
+from fixtures.openshift import condition_is
+from fixtures.plugin import EnvTarget, RunSettings
+
+pytestmark = pytest.mark.parity
+
+ROUTE_NAMES = {"svc-api": "bitiq-sample-app", "svc-web": "bitiq-sample-app-web"}
+by_route = pytest.mark.parametrize("route", ROUTE_HOST_LABELS)
+
+
+def route_host(env: EnvTarget, route: str) -> str:
+    return f"{route}.{env.base_domain}"
+
+
+@check(
+    "parity.routes.admitted",
+    level=BLOCKING,
+    remediation="`oc -n bitiq-<env> describe route <name>`: a host outside the router's domain or a"
+    " conflicting route keeps it from being admitted; the host comes from baseDomain in values-<env>.yaml.",
+)
+@by_route
+def test_route_admitted(cluster: Cluster, env: EnvTarget, route: str) -> None:
+    """The sample app's Route is admitted by a router, with its host under BASE_DOMAIN."""
+    name = ROUTE_NAMES[route]
+    found = cluster.find("route.openshift.io", "routes", name, env.config.app_namespace)
+    if found is None:
+        fail(f"Route {env.config.app_namespace}/{name} does not exist")
+    host = str((found.get("spec") or {}).get("host", ""))
+    problems = []
+    if host != route_host(env, route):
+        problems.append(f"host {host or '(none)'}, want {route_host(env, route)}")
+    ingresses = (found.get("status") or {}).get("ingress") or []
+    admitted = [
+        ingress.get("routerName") for ingress in ingresses if condition_is({"status": ingress}, "Admitted", "True")
+    ]
+    if not admitted:
+        problems.append("not admitted by any router")
+    if problems:
+        fail(f"Route {env.config.app_namespace}/{name}: " + "; ".join(problems))
+    note(f"Route {name} {host} admitted by router {', '.join(str(r) for r in admitted)}")
+
+
+@check(
+    "parity.routes.dns",
+    level=BLOCKING,
+    remediation="The route host must resolve to the router: a wildcard *.<BASE_DOMAIN> record (see preflight.dns.wildcard).",
+)
+@pytest.mark.acceptance
+@by_route
+def test_route_resolves(env: EnvTarget, settings: RunSettings, route: str) -> None:
+    """The route host resolves in DNS."""
+    if settings.skip_dns:
+        pytest.skip("--skip-dns given: route DNS was not checked")
+    answer = settings.dns.resolve(route_host(env, route))
+    if not answer.resolved:
+        fail(str(answer))
+    note(str(answer))
+
+
+@check(
+    "parity.routes.serve-200",
+    level=BLOCKING,
+    remediation="`curl -v https://<host>/` from here; a 503 means no ready endpoints behind the route, a TLS"
+    " error a certificate from another CA (pass --ca-bundle if the router serves a custom one).",
+)
+@pytest.mark.acceptance
+@pytest.mark.smoke
+@by_route
+def test_route_serves_200(cluster: Cluster, env: EnvTarget, settings: RunSettings, route: str) -> None:
+    """HTTPS GET on the route host returns 200, TLS verified against the cluster's ingress CA (or --ca-bundle)."""
+    ca_pem = None
+    if not settings.ca_bundle and not settings.insecure:
+        configmaps = cluster.list_namespace("", "configmaps", "openshift-config-managed")
+        bundle = next(
+            (cm for cm in configmaps if (cm.get("metadata") or {}).get("name") == "default-ingress-cert"), None
+        )
+        ca_pem = ((bundle or {}).get("data") or {}).get("ca-bundle.crt")
+        if not ca_pem:
+            fail("openshift-config-managed/default-ingress-cert has no ca-bundle.crt: pass --ca-bundle")
+    context = tls_context(ca_pem, settings.ca_bundle, insecure=settings.insecure)
+    answer = get(route_host(env, route), "/", context, settings.ingress_address)
+    verification = " (TLS not verified: --insecure)" if settings.insecure else ""
+    if answer.status != 200:
+        fail(f"{answer}{verification}")
+    note(f"{answer}{verification}")

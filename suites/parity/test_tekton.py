@@ -1,0 +1,124 @@
+"""Parity: Tekton builds and pushes the sample app as SA `pipeline` (plan: PipelineRuns build and push images)."""
+
+from typing import Any
+
+import pytest
+
+from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.cluster import Cluster
+from fixtures.conventions import PIPELINE, PIPELINE_SERVICE_ACCOUNT, PIPELINES_NAMESPACE
+from fixtures.openshift import condition, describe_condition, name_of
+from fixtures.registry import ImageRef, RegistryClient
+
+pytestmark = pytest.mark.parity
+
+TEKTON = "tekton.dev"
+
+
+def latest_run(cluster: Cluster) -> dict[str, Any]:
+    runs = [
+        run
+        for run in cluster.objects(TEKTON, "pipelineruns", PIPELINES_NAMESPACE)
+        if ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == PIPELINE
+        or ((run.get("metadata") or {}).get("labels") or {}).get("tekton.dev/pipeline") == PIPELINE
+    ]
+    if not runs:
+        fail(f"no PipelineRun of {PIPELINES_NAMESPACE}/{PIPELINE} yet: push to the app repository or start one")
+
+    def started(run: dict[str, Any]) -> str:
+        return str(
+            (run.get("status") or {}).get("startTime") or (run.get("metadata") or {}).get("creationTimestamp") or ""
+        )
+
+    return max(runs, key=started)
+
+
+def results(run: dict[str, Any]) -> dict[str, str]:
+    status = run.get("status") or {}
+    # tekton.dev/v1 says results, v1beta1 pipelineResults: read whichever the cluster served.
+    entries = status.get("results") or status.get("pipelineResults") or []
+    return {str(entry.get("name")): str(entry.get("value")) for entry in entries}
+
+
+@check(
+    "parity.tekton.latest-run-succeeded",
+    level=BLOCKING,
+    remediation="`tkn pipelinerun describe <run> -n openshift-pipelines` (or `oc describe`) shows the failed"
+    " task; fix it and push again.",
+)
+@pytest.mark.acceptance
+@pytest.mark.smoke
+def test_latest_run_succeeded(cluster: Cluster) -> None:
+    """The latest PipelineRun of bitiq-build-and-push Succeeded (reason Succeeded or Completed)."""
+    run = latest_run(cluster)
+    succeeded = condition(run, "Succeeded")
+    if succeeded is None or str(succeeded.get("status")) != "True":
+        state = "still running" if succeeded is not None and str(succeeded.get("status")) == "Unknown" else "failed"
+        fail(f"PipelineRun {name_of(run)} {state}: {describe_condition(succeeded)}")
+    note(f"PipelineRun {name_of(run)}: {describe_condition(succeeded)}")
+
+
+@check(
+    "parity.tekton.service-account",
+    level=BLOCKING,
+    remediation="Run pipelines as SA `pipeline` (TriggerTemplate taskRunTemplate.serviceAccountName in"
+    " charts/ci-pipelines); it holds the registry push secret.",
+)
+@pytest.mark.acceptance
+def test_latest_run_service_account(cluster: Cluster) -> None:
+    """The latest PipelineRun ran as ServiceAccount `pipeline`."""
+    run = latest_run(cluster)
+    spec = run.get("spec") or {}
+    account = (
+        (spec.get("taskRunTemplate") or {}).get("serviceAccountName") or spec.get("serviceAccountName") or "default"
+    )
+    if account != PIPELINE_SERVICE_ACCOUNT:
+        fail(f"PipelineRun {name_of(run)} ran as ServiceAccount {account}, want {PIPELINE_SERVICE_ACCOUNT}")
+    note(f"PipelineRun {name_of(run)} ran as {account}")
+
+
+@check(
+    "parity.tekton.image-pushed",
+    level=BLOCKING,
+    remediation="The build-and-push task must emit IMAGE_URL and IMAGE_DIGEST and push to the registry;"
+    " check the quay-auth secret and --registry-auth/--registry-endpoint if the registry is not reachable here.",
+)
+@pytest.mark.acceptance
+def test_image_pushed(cluster: Cluster, registry: RegistryClient) -> None:
+    """The latest successful run's IMAGE_URL exists in the registry with the run's IMAGE_DIGEST."""
+    run = latest_run(cluster)
+    values = results(run)
+    missing = [key for key in ("IMAGE_URL", "IMAGE_DIGEST") if not values.get(key)]
+    if missing:
+        fail(f"PipelineRun {name_of(run)} has no result {', '.join(missing)}")
+    image = ImageRef.parse(values["IMAGE_URL"])
+    lookup = registry.manifest_digest(image)
+    if not lookup.found:
+        fail(f"PipelineRun {name_of(run)} pushed {image}: {lookup.error}")
+    if lookup.digest != values["IMAGE_DIGEST"]:
+        fail(f"{image} is {lookup.digest} in the registry, but the run pushed {values['IMAGE_DIGEST']}")
+    note(f"{image}@{lookup.digest} in the registry")
+
+
+@check(
+    "parity.tekton.registry-secret-linked",
+    level=BLOCKING,
+    remediation="`oc -n openshift-pipelines secrets link pipeline quay-auth` (and `--for=pull`); the secret"
+    " must be kubernetes.io/dockerconfigjson.",
+)
+def test_registry_secret_linked(cluster: Cluster) -> None:
+    """ServiceAccount `pipeline` links an existing kubernetes.io/dockerconfigjson secret."""
+    account = cluster.find("", "serviceaccounts", PIPELINE_SERVICE_ACCOUNT, PIPELINES_NAMESPACE)
+    if account is None:
+        fail(f"ServiceAccount {PIPELINES_NAMESPACE}/{PIPELINE_SERVICE_ACCOUNT} does not exist")
+    linked = {str(ref.get("name")) for ref in (account.get("secrets") or []) + (account.get("imagePullSecrets") or [])}
+    secrets = {name_of(secret): secret for secret in cluster.list_namespace("", "secrets", PIPELINES_NAMESPACE)}
+    usable = [
+        name for name in sorted(linked) if (secrets.get(name) or {}).get("type") == "kubernetes.io/dockerconfigjson"
+    ]
+    if not usable:
+        fail(
+            f"ServiceAccount {PIPELINE_SERVICE_ACCOUNT} links {', '.join(sorted(linked)) or 'no secret'};"
+            " none is an existing dockerconfigjson secret"
+        )
+    note(f"ServiceAccount {PIPELINE_SERVICE_ACCOUNT} links {', '.join(usable)}")
