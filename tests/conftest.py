@@ -47,6 +47,17 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         instance.down()
 
 
+@pytest.fixture(scope="session")
+def sandbox_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A second cluster, for checks across envs: ENV=local, healthy."""
+    instance = Sandbox(tmp_path_factory.mktemp("sandbox-local"))
+    instance.up("healthy-local")
+    try:
+        yield instance
+    finally:
+        instance.down()
+
+
 RunSuite = Callable[..., SuiteRun]
 
 
@@ -82,10 +93,13 @@ def run_suite(run_pytest: RunSuite, sandbox: Sandbox, monkeypatch: pytest.Monkey
     def run(*args: str, user: str | None = "admin", scenario: str | None = None, base_domain: bool = True) -> SuiteRun:
         if scenario is not None:
             sandbox.use(scenario)
-        monkeypatch.setenv("BITIQ_NAMESERVER", sandbox.nameserver)
-        if base_domain:
-            monkeypatch.setenv("BASE_DOMAIN", sandbox.domain)
-        else:
+        for variable, value in sandbox.exports(user or "admin").items():
+            if variable != "KUBECONFIG":
+                monkeypatch.setenv(variable, value)
+        for variable in ("BITIQ_INGRESS_ADDRESS", "BITIQ_REGISTRY_ENDPOINT", "BITIQ_REGISTRY_AUTH", "BITIQ_GIT_REPO"):
+            if variable not in sandbox.exports(user or "admin"):
+                monkeypatch.delenv(variable, raising=False)
+        if not base_domain:
             monkeypatch.delenv("BASE_DOMAIN", raising=False)
         kubeconfig = ["--kubeconfig", str(sandbox.kubeconfig(user))] if user is not None else []
         return run_pytest(*kubeconfig, *args)
@@ -109,5 +123,15 @@ def audit_offset(sandbox: Sandbox) -> Callable[[], list[dict[str, Any]]]:
 @pytest.fixture(autouse=True)
 def _no_ambient_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keeps the developer's own cluster out of the self-tests: only the sandbox is targeted."""
-    for variable in ("KUBECONFIG", "BASE_DOMAIN", "BITIQ_NAMESERVER", "PYTEST_ADDOPTS", "PYTHONTRACEMALLOC"):
+    for variable in (
+        "KUBECONFIG",
+        "BASE_DOMAIN",
+        "PYTEST_ADDOPTS",
+        "PYTHONTRACEMALLOC",
+        "BITIQ_NAMESERVER",
+        "BITIQ_INGRESS_ADDRESS",
+        "BITIQ_REGISTRY_ENDPOINT",
+        "BITIQ_REGISTRY_AUTH",
+        "BITIQ_GIT_REPO",
+    ):
         monkeypatch.delenv(variable, raising=False)

@@ -71,7 +71,7 @@ def test_umbrella_healthy(cluster: Cluster, env: EnvTarget, settings: RunSetting
 )
 @pytest.mark.parametrize("app", NESTED_APPS)
 def test_nested_app_healthy(cluster: Cluster, env: EnvTarget, app: str) -> None:
-    """The nested Application <app>-<env> is Healthy, Synced and fresh, and deploys to the env's cluster and namespace."""
+    """The nested Application <app>-<env> is Healthy, Synced and fresh, deploying to the env's cluster and namespace."""
     name = f"{app}-{env.name}"
     application = cluster.find(ARGO, "applications", name, GITOPS_NAMESPACE)
     if application is None:
@@ -105,7 +105,8 @@ def test_argocd_available(cluster: Cluster) -> None:
     argocd = cluster.find(ARGO, "argocds", "openshift-gitops", GITOPS_NAMESPACE)
     if argocd is None:
         fail(
-            "ArgoCD openshift-gitops/openshift-gitops does not exist (DISABLE_DEFAULT_ARGOCD_INSTANCE without a managed instance?)"
+            "ArgoCD openshift-gitops/openshift-gitops does not exist"
+            " (DISABLE_DEFAULT_ARGOCD_INSTANCE without a managed instance?)"
         )
     status = argocd.get("status") or {}
     components = {key: status.get(key) for key in ("applicationController", "repo", "server", "redis")}

@@ -50,7 +50,8 @@ def test_route_admitted(cluster: Cluster, env: EnvTarget, route: str) -> None:
 @check(
     "parity.routes.dns",
     level=BLOCKING,
-    remediation="The route host must resolve to the router: a wildcard *.<BASE_DOMAIN> record (see preflight.dns.wildcard).",
+    remediation="The route host must resolve to the router: a wildcard *.<BASE_DOMAIN> record"
+    " (see preflight.dns.wildcard).",
 )
 @pytest.mark.acceptance
 @by_route

@@ -106,6 +106,7 @@ def test_image_pushed(cluster: Cluster, registry: RegistryClient) -> None:
     remediation="`oc -n openshift-pipelines secrets link pipeline quay-auth` (and `--for=pull`); the secret"
     " must be kubernetes.io/dockerconfigjson.",
 )
+@pytest.mark.acceptance
 def test_registry_secret_linked(cluster: Cluster) -> None:
     """ServiceAccount `pipeline` links an existing kubernetes.io/dockerconfigjson secret."""
     account = cluster.find("", "serviceaccounts", PIPELINE_SERVICE_ACCOUNT, PIPELINES_NAMESPACE)
