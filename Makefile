@@ -34,10 +34,10 @@ tools: ## build the pinned kube-apiserver, etcd and helm into .tools/bin (cached
 	scripts/install-tools.sh etcd kube-apiserver helm
 
 # Debian packages whose servers the sandbox starts (command -> package).
-SYSTEM_TOOLS := dnsmasq:dnsmasq-base
+SYSTEM_TOOLS := dnsmasq:dnsmasq-base nginx:nginx-light docker-registry:docker-registry git:git
 
 .PHONY: system-deps
-system-deps: ## install the Debian packages the sandbox runs (dnsmasq) when they are missing
+system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, registry, git) when missing
 	@missing=""; for entry in $(SYSTEM_TOOLS); do \
 	  command -v "$${entry%%:*}" >/dev/null || [ -x "/usr/sbin/$${entry%%:*}" ] || missing="$$missing $${entry#*:}"; \
 	done; \
@@ -82,13 +82,21 @@ test: venv tools system-deps lint selftest ## everything CI runs: install, build
 preflight: venv ## pytest -m preflight against the current kube context (ENV=prod BASE_DOMAIN=...)
 	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/prod-preflight.sh $(ARGS)
 
+.PHONY: smoke
+smoke: venv ## is the stack alive right now? pytest -m smoke against the current kube context (ENV=prod BASE_DOMAIN=...)
+	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/run-pytest.sh $(PYTEST) -m smoke --env $(ENV) $(ARGS)
+
+.PHONY: parity
+parity: venv ## parity and acceptance checks against the current kube context (ENV=prod BASE_DOMAIN=...)
+	BASE_DOMAIN=$(BASE_DOMAIN) scripts/run-pytest.sh $(PYTEST) -m parity --env $(ENV) $(ARGS)
+
 .PHONY: demo
-demo: venv tools system-deps ## the suite against the embedded sandbox (healthy-prod); reports in reports/
+demo: venv tools system-deps ## the whole suite against the embedded sandbox (healthy-prod); reports in reports/
 	mkdir -p $(REPORTS)
 	$(PY) -m fixtures.sandbox up --state-dir $(DEMO_STATE) --scenario healthy-prod
 	status=0; \
 	eval "$$($(PY) -m fixtures.sandbox env --state-dir $(DEMO_STATE) --user admin)"; \
-	$(PYTEST) -m preflight --env prod \
+	$(PYTEST) -m "preflight or parity or smoke or acceptance or static" --env prod \
 	  --report-dir $(REPORTS) --html $(REPORTS)/report.html --self-contained-html \
 	  --junitxml $(REPORTS)/junit.xml $(ARGS) || status=$$?; \
 	$(PY) -m fixtures.sandbox down --state-dir $(DEMO_STATE); \
