@@ -82,6 +82,10 @@ test: venv tools system-deps lint selftest ## everything CI runs: install, build
 preflight: venv ## pytest -m preflight against the current kube context (ENV=prod BASE_DOMAIN=...)
 	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/prod-preflight.sh $(ARGS)
 
+.PHONY: bootstrap
+bootstrap: venv tools ## preflight, then install the operators and the ApplicationSet (ENV=prod BASE_DOMAIN=... ARGS=--dry-run)
+	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/bootstrap.sh $(ARGS)
+
 .PHONY: smoke
 smoke: venv ## is the stack alive right now? pytest -m smoke against the current kube context (ENV=prod BASE_DOMAIN=...)
 	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/run-pytest.sh $(PYTEST) -m smoke --env $(ENV) $(ARGS)

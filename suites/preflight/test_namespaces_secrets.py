@@ -58,5 +58,5 @@ def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
     )
     problems = secret_problems(found, secret)
     if problems:
-        fail("; ".join(problems) + (" yet" if found is None else ""))
+        fail("; ".join(problems))
     note(f"Secret {secret}: type {secret.type}, keys {', '.join(secret.keys)}")
