@@ -86,6 +86,12 @@ preflight: venv ## pytest -m preflight against the current kube context (ENV=pro
 bootstrap: venv tools ## preflight, then install the operators and the ApplicationSet (ENV=prod BASE_DOMAIN=... ARGS=--dry-run)
 	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/bootstrap.sh $(ARGS)
 
+.PHONY: gate
+gate: venv ## release gate: pytest -m acceptance for ENV, exit with reports/gate.json's verdict
+	$(PYTEST) -m acceptance --env $(ENV) --report-dir $(REPORTS) --exit-zero --junitxml $(REPORTS)/junit.xml \
+	  --html $(REPORTS)/report.html --self-contained-html $(ARGS) || true
+	$(PY) -m fixtures.reporting $(REPORTS)/gate.json
+
 .PHONY: smoke
 smoke: venv ## is the stack alive right now? pytest -m smoke against the current kube context (ENV=prod BASE_DOMAIN=...)
 	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/run-pytest.sh $(PYTEST) -m smoke --env $(ENV) $(ARGS)

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from fixtures.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS_SCHEMA = json.loads((REPO / "docs" / "results.schema.json").read_text())
 SUITE_RUN_TIMEOUT = 180  # seconds; a run that hangs fails the self-test instead of blocking CI
 
 
@@ -77,6 +79,9 @@ def run_pytest(pytester: pytest.Pytester) -> RunSuite:
         output = "\n".join(result.outlines + result.errlines)
         results_file = report_dir / "results.json"
         document = json.loads(results_file.read_text()) if results_file.exists() else {}
+        if document:
+            # Every report any self-test produces is held to the published schema.
+            jsonschema.validate(document, RESULTS_SCHEMA)
         return SuiteRun(int(result.ret), output, document.get("results", []), document)
 
     return run

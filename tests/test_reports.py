@@ -1,0 +1,119 @@
+"""Reports: results.json (schema-checked by every run), gate.json, parity.html, JUnit and HTML; selection
+by check ID; --exit-zero; no secret value anywhere; the same verdicts under pytest-xdist."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+from fixtures.sandbox import Sandbox
+from tests.conftest import RunSuite
+
+
+def reports(run_dir: Path) -> Path:
+    return run_dir / "reports"
+
+
+def test_every_artefact_is_written(run_suite: RunSuite, pytester: object) -> None:
+    path = Path(str(pytester.path))  # type: ignore[attr-defined]
+    run = run_suite(
+        "-m",
+        "preflight or parity",
+        "--env",
+        "prod",
+        "--junitxml",
+        str(path / "junit.xml"),
+        "--html",
+        str(path / "report.html"),
+        "--self-contained-html",
+        scenario="healthy-prod",
+    )
+    assert run.exit_code == 0, run.output[-3000:]
+    gate = json.loads((reports(path) / "gate.json").read_text())
+    assert gate["verdict"] == "pass"
+    assert gate["checks"] == len(run.results)
+    assert run.document["clusters"][0]["api_requests"] > 0
+    cases = ElementTree.parse(path / "junit.xml").getroot().iter("testcase")  # noqa: S314 - our own report
+    properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
+    assert all(props.get("check_id") and props.get("level") and props.get("verdict") for props in properties)
+    assert sum(props.get("env") == "prod" for props in properties) >= len(properties) - 1  # one check spans envs
+    page = (path / "report.html").read_text()
+    assert "Check ID" in page
+    assert "parity.gitops.umbrella-healthy" in page
+    matrix = (reports(path) / "parity.html").read_text()
+    assert "parity.routes.serve-200 [svc-api]" in matrix
+    assert not re.search(r"(src|href)=\"https?://", matrix), "parity.html must not load anything"
+
+
+def test_gate_fails_naming_the_check(run_suite: RunSuite, pytester: object) -> None:
+    path = Path(str(pytester.path))  # type: ignore[attr-defined]
+    run = run_suite("-m", "acceptance", "--env", "prod", "--exit-zero", scenario="umbrella-degraded")
+    assert run.exit_code == 0, "--exit-zero writes the reports and exits 0"
+    gate = json.loads((reports(path) / "gate.json").read_text())
+    assert gate["verdict"] == "fail"
+    assert [failure["id"] for failure in gate["blocking_failures"]] == ["parity.gitops.umbrella-healthy"]
+
+
+def test_selection_by_check_id(run_suite: RunSuite) -> None:
+    run = run_suite("-m", "preflight", "--env", "prod", "--check", "preflight.access.logged-in", scenario="empty")
+    assert {record["id"] for record in run.results} == {"preflight.access.logged-in"}
+    run = run_suite("-m", "preflight", "--env", "prod", "--skip-check", "preflight.secrets.present")
+    assert "preflight.secrets.present" not in {record["id"] for record in run.results}
+    assert run.exit_code == 0
+    run = run_suite("-m", "preflight", "--env", "prod", "--check", "preflight.nodes.made-up")
+    assert run.exit_code == 4
+    assert "unknown check ID preflight.nodes.made-up" in run.output
+
+
+def planted_secrets(sandbox: Sandbox) -> list[str]:
+    values = ["sandbox-webhook-secret", "sandbox-image-updater-token"]
+    with (sandbox.state_dir / "auth" / "tokens.csv").open() as handle:
+        values += [row[0] for row in csv.reader(handle) if row]
+    values.append((sandbox.state_dir / "registry" / "password").read_text().strip())
+    return values + [base64.b64encode(value.encode()).decode() for value in values]
+
+
+def test_no_secret_value_in_any_output(run_suite: RunSuite, sandbox: Sandbox, pytester: object) -> None:
+    path = Path(str(pytester.path))  # type: ignore[attr-defined]
+    run = run_suite(
+        "-m",
+        "preflight or parity or smoke or static",
+        "--env",
+        "prod",
+        "--junitxml",
+        str(path / "junit.xml"),
+        "--html",
+        str(path / "report.html"),
+        "--self-contained-html",
+        "-rA",
+        scenario="healthy-prod",
+    )
+    texts = {"terminal": run.output}
+    texts |= {
+        file.name: file.read_text(errors="replace")
+        for file in path.rglob("*")
+        if file.suffix in (".json", ".xml", ".html")
+    }
+    leaks = [
+        (name, secret[:4] + "…")
+        for secret in planted_secrets(sandbox)
+        for name, text in texts.items()
+        if secret in text
+    ]
+    assert leaks == []
+    assert len(texts) >= 5
+
+
+def test_xdist_gives_the_same_verdicts(run_suite: RunSuite) -> None:
+    serial = run_suite("-m", "preflight or parity", "--env", "prod", scenario="route-503")
+    parallel = run_suite("-m", "preflight or parity", "--env", "prod", "-n", "2")
+
+    def verdicts(run: object) -> list[tuple[str, str, str]]:
+        return sorted((r["id"], r["target"], r["verdict"]) for r in run.results)  # type: ignore[attr-defined]
+
+    assert verdicts(serial) == verdicts(parallel)
+    assert ("parity.routes.serve-200", "svc-web", "FAIL") in verdicts(parallel)
