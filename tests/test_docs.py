@@ -55,6 +55,17 @@ def has_key(values: Any, dotted: str) -> bool:
     return not rest or has_key(values[head], rest)
 
 
+def code_fragments(text: str) -> list[str]:
+    """Lines of fenced code blocks, and inline code spans of prose lines: where commands are written."""
+    fragments, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        fragments += [line] if fenced else re.findall(r"`([^`]+)`", line)
+    return fragments
+
+
 def problems_in(path: Path, options: set[str], targets: set[str]) -> list[str]:
     text = path.read_text()
     checks = {entry.spec.id for entry in all_checks()}
@@ -76,7 +87,7 @@ def problems_in(path: Path, options: set[str], targets: set[str]) -> list[str]:
             has_key(yaml.safe_load(values.read_text()), key) for values in chart.path.glob("values*.yaml")
         ):
             problems.append(f"unknown values key {chart_name}:{key}")
-    for line in text.splitlines():
+    for line in code_fragments(text):
         if "pytest" in line:
             problems += [f"unknown pytest option {option}" for option in OPTION.findall(line) if option not in options]
             for expression in MARKER_EXPRESSION.findall(line):
