@@ -30,8 +30,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv with the suite and its dev tools
 
 .PHONY: tools
-tools: ## build the pinned kube-apiserver, etcd and helm into .tools/bin (cached per machine)
-	scripts/install-tools.sh etcd kube-apiserver helm
+tools: ## build the pinned kube-apiserver, etcd, helm and actionlint into .tools/bin (cached per machine)
+	scripts/install-tools.sh etcd kube-apiserver helm actionlint
 
 # Debian packages whose servers the sandbox starts (command -> package).
 SYSTEM_TOOLS := dnsmasq:dnsmasq-base nginx:nginx-light docker-registry:docker-registry git:git
@@ -49,11 +49,12 @@ system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, re
 	fi
 
 .PHONY: lint
-lint: venv tools ## ruff (lint + format), mypy --strict on fixtures/, helm lint of every chart
+lint: venv tools ## ruff, mypy --strict on fixtures/, helm lint of every chart, actionlint of the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	for chart in charts/*/; do .tools/bin/helm lint --strict --quiet "$$chart" >/dev/null || { .tools/bin/helm lint --strict "$$chart"; exit 1; }; done
+	.tools/bin/actionlint .github/workflows/*.yaml
 
 .PHONY: template
 template: venv tools ## render every chart for every env into build/rendered/<env>/<chart>.yaml
