@@ -39,7 +39,7 @@ def bootstrap(sandbox: Sandbox, *args: str, user: str = "admin") -> subprocess.C
         "--kubeconfig",
         str(sandbox.kubeconfig(user)),
         "--acceptance-timeout",
-        "0",
+        "0",  # no Argo CD here; a test that wants the wait passes its own (the last one wins)
         *args,
     ]
     environment = {"BITIQ_NAMESERVER": sandbox.nameserver, "PATH": "/usr/bin:/bin"}
@@ -175,3 +175,13 @@ def test_unknown_env_is_refused(fresh_empty: Sandbox) -> None:
     result = bootstrap(fresh_empty, "--env", "staging")
     assert result.returncode == 1
     assert "unknown env 'staging'" in result.stderr
+
+
+def test_acceptance_wait_hits_its_deadline(fresh_empty: Sandbox, olm: None) -> None:
+    # Nothing plays Argo CD here, so bitiq-umbrella-prod never appears: the wait must end on time.
+    started = time.monotonic()
+    result = bootstrap(fresh_empty, "--acceptance-timeout", "3")
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "acceptance did not pass within 3 s" in result.stderr
+    assert "parity.gitops.umbrella-healthy" in result.stdout
+    assert time.monotonic() - started < 120
