@@ -65,10 +65,7 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS, ids=lambda secret: secret.name)
 def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
     """A secret the running stack needs exists with the expected type and keys (values never read into output)."""
-    found = next(
-        (item for item in cluster.list_namespace("", "secrets", secret.namespace) if name_of(item) == secret.name), None
-    )
-    problems = secret_problems(found, secret)
+    problems = secret_problems(cluster, secret)
     if problems:
         fail("; ".join(problems))
     note(f"Secret {secret}: type {secret.type}, keys {', '.join(secret.keys)}")

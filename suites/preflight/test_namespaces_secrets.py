@@ -52,11 +52,7 @@ def test_namespaces_ready(cluster: Cluster, env: EnvTarget) -> None:
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS, ids=lambda secret: secret.name)
 def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
     """A secret bootstrap needs exists with the expected type and keys (values are never read into output)."""
-    found = next(
-        (item for item in cluster.list_namespace("", "secrets", secret.namespace) if name_of(item) == secret.name),
-        None,
-    )
-    problems = secret_problems(found, secret)
+    problems = secret_problems(cluster, secret)
     if problems:
         fail("; ".join(problems))
     note(f"Secret {secret}: type {secret.type}, keys {', '.join(secret.keys)}")
