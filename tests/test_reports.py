@@ -117,3 +117,40 @@ def test_xdist_gives_the_same_verdicts(run_suite: RunSuite) -> None:
 
     assert verdicts(serial) == verdicts(parallel)
     assert ("parity.routes.serve-200", "svc-web", "FAIL") in verdicts(parallel)
+
+
+def write_waivers(path: Path, expires: str, check: str = "parity.gitops.umbrella-healthy") -> Path:
+    waivers = path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        f"  - check: {check}\n    env: prod\n    reason: umbrella degraded during the database move\n"
+        f"    issue: https://github.com/bitiq-io/gitops/issues/42\n    expires: {expires}\n"
+    )
+    return waivers
+
+
+def test_an_active_waiver_turns_the_gate_to_pass(run_suite: RunSuite, tmp_path: Path, pytester: object) -> None:
+    waivers = write_waivers(tmp_path, "2999-12-31")
+    run = run_suite("-m", "acceptance", "--env", "prod", "--waivers", str(waivers), scenario="umbrella-degraded")
+    assert run.exit_code == 0, run.output[-3000:]
+    assert run.record("parity.gitops.umbrella-healthy")["verdict"] == "WAIVED"
+    assert "WAIVED [parity.gitops.umbrella-healthy]" in run.output
+    gate = json.loads((reports(Path(str(pytester.path))) / "gate.json").read_text())  # type: ignore[attr-defined]
+    assert gate["verdict"] == "pass"
+    assert [entry["id"] for entry in gate["waived"]] == ["parity.gitops.umbrella-healthy"]
+
+
+def test_an_expired_waiver_fails_saying_so(run_suite: RunSuite, tmp_path: Path) -> None:
+    waivers = write_waivers(tmp_path, "2020-01-31")
+    run = run_suite("-m", "acceptance", "--env", "prod", "--waivers", str(waivers), scenario="umbrella-degraded")
+    assert run.exit_code == 1
+    record = run.record("parity.gitops.umbrella-healthy")
+    assert record["verdict"] == "FAIL"
+    assert "waiver for this check expired on 2020-01-31" in record["evidence"]
+
+
+def test_a_waiver_for_an_unknown_check_is_a_usage_error(run_suite: RunSuite, tmp_path: Path) -> None:
+    waivers = write_waivers(tmp_path, "2999-12-31", check="parity.gitops.made-up")
+    run = run_suite("-m", "acceptance", "--env", "prod", "--waivers", str(waivers))
+    assert run.exit_code == 4
+    assert "--waivers names unknown check ID parity.gitops.made-up" in run.output
