@@ -42,7 +42,8 @@ def bootstrap(sandbox: Sandbox, *args: str, user: str = "admin") -> subprocess.C
         "0",  # no Argo CD here; a test that wants the wait passes its own (the last one wins)
         *args,
     ]
-    environment = {"BITIQ_NAMESERVER": sandbox.nameserver, "PATH": "/usr/bin:/bin"}
+    # A HOME of its own: helm keeps its discovery cache under $HOME/.kube (the repo, were HOME unset).
+    environment = {"BITIQ_NAMESERVER": sandbox.nameserver, "PATH": "/usr/bin:/bin", "HOME": str(sandbox.state_dir)}
     return subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=BOOTSTRAP_TIMEOUT, check=False, env=environment
     )
