@@ -11,7 +11,7 @@ from fixtures.conventions import (
     RequiredSecret,
     secret_problems,
 )
-from fixtures.openshift import cluster_version_state, name_of, namespace_of
+from fixtures.openshift import name_of, namespace_of, running_version
 from fixtures.operators import (
     OPERATOR_PACKAGES,
     ChannelFinding,
@@ -44,8 +44,7 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
     installed = (subscription.get("status") or {}).get("installedCSV")
     csv = cluster.read(OLM, "clusterserviceversions", installed, namespace_of(subscription)) if installed else None
     problems = installed_problems(subscription, csv)
-    version_object = cluster.find("config.openshift.io", "clusterversions", "version")
-    running = cluster_version_state(version_object).running if version_object else None
+    running = running_version(cluster)
     channel = str((subscription.get("spec") or {}).get("channel") or "")
     if running is not None:
         finding = settings.compatibility().judge(package, channel, running.minor_line)

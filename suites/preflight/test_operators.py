@@ -7,7 +7,7 @@ import yaml
 
 from fixtures.checks import ADVISORY, BLOCKING, check, fail, not_applicable, note, warn
 from fixtures.cluster import Cluster
-from fixtures.openshift import Version, cluster_version_state, namespace_of
+from fixtures.openshift import Version, namespace_of, running_version
 from fixtures.operators import (
     CATALOG_NAMESPACE,
     CATALOG_SOURCE,
@@ -34,12 +34,7 @@ def subscription_or_none(cluster: Cluster, package: str) -> dict[str, Any] | Non
 
 
 def openshift_version_or_na(cluster: Cluster) -> Version:
-    cluster_version = (
-        cluster.find("config.openshift.io", "clusterversions", "version")
-        if cluster.serves("config.openshift.io", "clusterversions")
-        else None
-    )
-    running = cluster_version_state(cluster_version).running if cluster_version else None
+    running = running_version(cluster)
     if running is None:
         not_applicable("the OpenShift version is unknown (see preflight.cluster.openshift-version)")
     return running
