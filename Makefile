@@ -34,10 +34,11 @@ tools: ## build the pinned kube-apiserver, etcd, helm and actionlint into .tools
 	scripts/install-tools.sh etcd kube-apiserver helm actionlint
 
 # Debian packages whose servers the sandbox starts (command -> package).
-SYSTEM_TOOLS := dnsmasq:dnsmasq-base nginx:nginx-light docker-registry:docker-registry git:git
+SYSTEM_TOOLS := dnsmasq:dnsmasq-base nginx:nginx-light docker-registry:docker-registry git:git \
+  chromium:chromium chromedriver:chromium-driver
 
 .PHONY: system-deps
-system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, registry, git) when missing
+system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, registry, git, chromium) when missing
 	@missing=""; for entry in $(SYSTEM_TOOLS); do \
 	  command -v "$${entry%%:*}" >/dev/null || [ -x "/usr/sbin/$${entry%%:*}" ] || missing="$$missing $${entry#*:}"; \
 	done; \
@@ -88,8 +89,10 @@ bootstrap: venv tools ## preflight, then install the operators and the Applicati
 	ENV=$(ENV) BASE_DOMAIN=$(BASE_DOMAIN) scripts/bootstrap.sh $(ARGS)
 
 .PHONY: gate
-gate: venv ## release gate: pytest -m acceptance for ENV, exit with reports/gate.json's verdict
-	$(PYTEST) -m acceptance --env $(ENV) --report-dir $(REPORTS) --exit-zero --junitxml $(REPORTS)/junit.xml \
+gate: venv ## release gate: gates/$(ENV).yaml (else -m acceptance) for ENV; exits with reports/gate.json's verdict
+	rm -f $(REPORTS)/gate.json
+	if [ -f gates/$(ENV).yaml ]; then selection="--gate-profile gates/$(ENV).yaml"; else selection="-m acceptance --env $(ENV)"; fi; \
+	$(PYTEST) $$selection --report-dir $(REPORTS) --exit-zero --junitxml $(REPORTS)/junit.xml \
 	  --html $(REPORTS)/report.html --self-contained-html $(ARGS) || true
 	$(PY) -m fixtures.reporting $(REPORTS)/gate.json
 

@@ -1,3 +1,6 @@
-"""Wiring only: the suite's plugin, and pytester for the self-tests under tests/."""
+"""Wiring only: pytester for the self-tests under tests/.
 
-pytest_plugins = ["fixtures.plugin", "pytester"]
+The suite's own plugin (fixtures.plugin) is registered by the package's pytest11 entry point.
+"""
+
+pytest_plugins = ["pytester"]

@@ -36,13 +36,17 @@ def test_every_artefact_is_written(run_suite: RunSuite, pytester: object) -> Non
     gate = json.loads((reports(path) / "gate.json").read_text())
     assert gate["verdict"] == "pass"
     assert gate["checks"] == len(run.results)
-    assert run.document["clusters"][0]["api_requests"] > 0
+    [cluster] = run.document["clusters"]
+    assert cluster["api_requests"] > 0
+    assert (cluster["envs"], cluster["openshift_version"]) == (["prod"], "4.19.14")
+    assert cluster["kubernetes_version"].startswith("v1.")
     cases = ElementTree.parse(path / "junit.xml").getroot().iter("testcase")  # noqa: S314 - our own report
     properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
     assert all(props.get("check_id") and props.get("level") and props.get("verdict") for props in properties)
     assert sum(props.get("env") == "prod" for props in properties) >= len(properties) - 1  # one check spans envs
     page = (path / "report.html").read_text()
     assert "Check ID" in page
+    assert re.search(r"<h1[^>]*>bitiq-conformance report: prod: OpenShift 4\.19\.14 \(Kubernetes v1\.", page)
     assert "parity.gitops.umbrella-healthy" in page
     matrix = (reports(path) / "parity.html").read_text()
     assert "parity.routes.serve-200 [svc-api]" in matrix
@@ -117,6 +121,10 @@ def test_xdist_gives_the_same_verdicts(run_suite: RunSuite) -> None:
 
     assert verdicts(serial) == verdicts(parallel)
     assert ("parity.routes.serve-200", "svc-web", "FAIL") in verdicts(parallel)
+    # The workers read the cluster; the controller's report still says which, and how much it cost.
+    [cluster] = parallel.document["clusters"]
+    assert cluster["envs"] == ["prod"]
+    assert cluster["api_requests"] >= serial.document["clusters"][0]["api_requests"]
 
 
 def write_waivers(path: Path, expires: str, check: str = "parity.gitops.umbrella-healthy") -> Path:

@@ -103,7 +103,7 @@ def test_write_back(
     app = sample_app(cluster, env)
     annotations = annotations_of(app)
     source = (app.get("spec") or {}).get("source") or {}
-    repository = settings.git_repo or str(source.get("repoURL", ""))
+    repository = env.probes.git_repo or str(source.get("repoURL", ""))
     branch = annotations.get("git-branch") or str(source.get("targetRevision", "main"))
     path = f"charts/{SAMPLE_APP}/values-{env.name}.yaml"
     try:

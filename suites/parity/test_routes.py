@@ -59,7 +59,7 @@ def test_route_resolves(env: EnvTarget, settings: RunSettings, route: str) -> No
     """The route host resolves in DNS."""
     if settings.skip_dns:
         pytest.skip("--skip-dns given: route DNS was not checked")
-    answer = settings.dns.resolve(route_host(env, route))
+    answer = env.probes.dns.resolve(route_host(env, route))
     if not answer.resolved:
         fail(str(answer))
     note(str(answer))
@@ -86,7 +86,7 @@ def test_route_serves_200(cluster: Cluster, env: EnvTarget, settings: RunSetting
         if not ca_pem:
             fail("openshift-config-managed/default-ingress-cert has no ca-bundle.crt: pass --ca-bundle")
     context = tls_context(ca_pem, settings.ca_bundle, insecure=settings.insecure)
-    answer = get(route_host(env, route), "/", context, settings.ingress_address)
+    answer = get(route_host(env, route), "/", context, env.probes.ingress_address)
     verification = " (TLS not verified: --insecure)" if settings.insecure else ""
     if answer.status != 200:
         fail(f"{answer}{verification}")

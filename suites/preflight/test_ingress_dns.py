@@ -68,8 +68,8 @@ def test_wildcard_dns(env: EnvTarget, settings: RunSettings) -> None:
     """A random name under BASE_DOMAIN resolves (a wildcard record exists)."""
     if settings.skip_dns:
         pytest.skip("--skip-dns given: wildcard DNS was not checked")
-    first, _ = settings.dns.probe_labels(env.base_domain)
-    answer = settings.dns.resolve(first)
+    first, _ = env.probes.dns.probe_labels(env.base_domain)
+    answer = env.probes.dns.resolve(first)
     if not answer.resolved:
         fail(str(answer))
     note(str(answer))
@@ -86,12 +86,12 @@ def test_wildcard_dns_consistent(env: EnvTarget, settings: RunSettings) -> None:
     one wildcard, no stale record shadowing it."""
     if settings.skip_dns:
         pytest.skip("--skip-dns given: wildcard DNS was not checked")
-    first_name, second_name = settings.dns.probe_labels(env.base_domain)
-    first = settings.dns.resolve(first_name)
+    first_name, second_name = env.probes.dns.probe_labels(env.base_domain)
+    first = env.probes.dns.resolve(first_name)
     if not first.resolved:
         not_applicable("the first name did not resolve (see preflight.dns.wildcard)")
     names = [second_name, *(f"{label}.{env.base_domain}" for label in ROUTE_HOST_LABELS)]
-    answers = [settings.dns.resolve(name) for name in names]
+    answers = [env.probes.dns.resolve(name) for name in names]
     differing = [str(answer) for answer in answers if set(answer.addresses) != set(first.addresses)]
     if differing:
         fail(f"the wildcard answers {', '.join(first.addresses)}, but: {'; '.join(differing)}")
