@@ -131,6 +131,22 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
             charts / "ci-pipelines/templates/pipeline.yaml", "{{ .Values.gitUrl }}", "{{ .Values.gitUrl }"
         ),
     ),
+    "runner-rbac-writes": (
+        "static.runner.read-only-rbac",
+        lambda charts: replace_text(
+            charts / "conformance-runner/templates/rbac.yaml",
+            "resources: [routes]\n    verbs: [get, list]",
+            "resources: [routes]\n    verbs: [get, list, delete]",
+        ),
+    ),
+    "runner-binds-cluster-admin": (
+        "static.runner.read-only-rbac",
+        lambda charts: replace_text(
+            charts / "conformance-runner/templates/rbac.yaml",
+            '  kind: ClusterRole\n  name: {{ include "runner.clusterName" . }}',
+            "  kind: ClusterRole\n  name: cluster-admin",
+        ),
+    ),
     "chart-without-version": (
         "static.charts.lint",
         lambda charts: replace_text(charts / "secrets-examples/Chart.yaml", "version: 0.2.0\n", ""),

@@ -1,6 +1,7 @@
 """Static: the invariants the GitOps layout promises, checked on the rendered charts of every env."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,11 @@ pytestmark = pytest.mark.static
 
 NESTED_APPS = ("bitiq-sample-app", "ci-pipelines", "image-updater")
 SAMPLE_APP_VALUES = "charts/bitiq-sample-app/values-{env}.yaml"
+RUNNER_CHART = "conformance-runner"
+READ_VERBS = frozenset({"get", "list", "watch"})
+# The only requests besides reads the suite sends: reviews, which ask a question and store nothing.
+SELF_REVIEW_GROUPS = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
+SELF_REVIEW_RESOURCES = frozenset({"selfsubjectreviews", "selfsubjectaccessreviews"})
 
 
 def chart_named(settings: RunSettings, chart_name: str) -> Chart:
@@ -289,3 +295,75 @@ def test_no_secret_data(renderer: Renderer, chart: Chart, chart_env: str) -> Non
     if leaking:
         fail(f"Secrets with values in the render: {', '.join(leaking)}")
     note("no Secret values rendered")
+
+
+def rbac_rule_problems(rule: dict[str, Any]) -> list[str]:
+    """What makes one RBAC rule more than a read of named resources (or one of the two self-reviews)."""
+    problems = []
+    verbs = [str(verb) for verb in rule.get("verbs") or []]
+    groups = [str(group) for group in rule.get("apiGroups") or []]
+    resources = [str(resource) for resource in rule.get("resources") or []]
+    for field, values in (("verbs", verbs), ("apiGroups", groups), ("resources", resources)):
+        wild = [value for value in values if "*" in value]
+        if wild:
+            problems.append(f"wildcard in {field} ({', '.join(wild)})")
+    wild_urls = [url for url in rule.get("nonResourceURLs") or [] if "*" in str(url)]
+    if wild_urls:
+        problems.append(f"wildcard in nonResourceURLs ({', '.join(map(str, wild_urls))})")
+    self_review = bool(groups and resources) and (
+        set(groups) <= SELF_REVIEW_GROUPS and set(resources) <= SELF_REVIEW_RESOURCES
+    )
+    for verb in verbs:
+        if verb in READ_VERBS or "*" in verb or (verb == "create" and self_review):
+            continue
+        problems.append(f"verb {verb} is not get/list/watch")
+    return problems
+
+
+def describe_rule(rule: dict[str, Any]) -> str:
+    fields = ("apiGroups", "resources", "nonResourceURLs", "resourceNames", "verbs")
+    shown = {field: [str(value) or '""' for value in rule[field]] for field in fields if field in rule}
+    return ", ".join(f"{field} [{', '.join(values)}]" for field, values in shown.items())
+
+
+@check(
+    "static.runner.read-only-rbac",
+    level=BLOCKING,
+    remediation="The in-cluster runner only reads: grant get/list/watch on named API groups and resources"
+    " (create only on selfsubjectreviews and selfsubjectaccessreviews), no wildcards, and bind only the roles"
+    " the chart renders (charts/conformance-runner/templates/rbac.yaml).",
+)
+def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
+    """Every Role and ClusterRole of the conformance-runner chart grants only get/list/watch on named resources
+    (create only on the two self-review APIs), without wildcards, and its bindings bind only those roles."""
+    runner = chart_named(settings, RUNNER_CHART)
+    objects = renderer.objects(runner, chart_env)
+    default_namespace = runner.namespace(chart_env)
+
+    def key(kind: str, obj_name: str, namespace: str | None) -> tuple[str, str, str]:
+        return (kind, obj_name, (namespace or default_namespace) if kind == "Role" else "")
+
+    roles = [obj for obj in objects if obj.get("kind") in ("Role", "ClusterRole")]
+    rendered = {key(str(role["kind"]), name(role), (role.get("metadata") or {}).get("namespace")) for role in roles}
+    problems, rule_count = [], 0
+    for role in roles:
+        namespace = (role.get("metadata") or {}).get("namespace")
+        where = f"{role['kind']} {namespace + '/' if role['kind'] == 'Role' and namespace else ''}{name(role)}"
+        if role.get("aggregationRule"):
+            problems.append(f"{where} has an aggregationRule: it would take in the rules of other ClusterRoles")
+        for index, rule in enumerate(role.get("rules") or []):
+            rule_count += 1
+            found = rbac_rule_problems(rule)
+            if found:
+                problems.append(f"{where} rules[{index}] ({describe_rule(rule)}): {'; '.join(found)}")
+    for binding in by_kind(objects, "RoleBinding") + by_kind(objects, "ClusterRoleBinding"):
+        ref = binding.get("roleRef") or {}
+        namespace = (binding.get("metadata") or {}).get("namespace")
+        if key(str(ref.get("kind")), str(ref.get("name")), namespace) not in rendered:
+            problems.append(
+                f"{binding['kind']} {name(binding)} binds {ref.get('kind')} {ref.get('name')},"
+                " which the chart does not render"
+            )
+    if problems:
+        fail("; ".join(problems))
+    note(f"{len(roles)} roles, {rule_count} rules: read verbs only, self-reviews excepted; no wildcards")
