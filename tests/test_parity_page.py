@@ -26,6 +26,7 @@ from fixtures.sandbox import Sandbox
 from tests.conftest import REPO, RunSuite, SuiteRun
 
 NESTED_APP = "parity.gitops.nested-apps-healthy"
+UMBRELLA = "parity.gitops.umbrella-healthy"
 SCREENSHOT = REPO / "reports" / "parity-page.png"
 BROWSER_DEADLINE = 30  # seconds for page loads and scripts; a hung browser fails the test
 
@@ -93,7 +94,11 @@ def test_parity_page_in_a_real_browser(prod_lacking_a_nested_app: tuple[SuiteRun
     run, reports = prod_lacking_a_nested_app
     assert run.exit_code == 1, run.output[-3000:]
     failing = {(r["id"], r["env"], r["target"]) for r in run.results if r["verdict"] == "FAIL"}
-    assert failing == {(NESTED_APP, "prod", "ci-pipelines"), ("parity.envs.same-components", None, "")}
+    assert failing == {
+        (NESTED_APP, "prod", "ci-pipelines"),
+        (UMBRELLA, "prod", ""),
+        ("parity.envs.same-components", None, ""),
+    }
     gate = subprocess.run(
         [sys.executable, "-m", "fixtures.reporting", str(reports / "gate.json")],
         capture_output=True,
@@ -108,9 +113,9 @@ def test_parity_page_in_a_real_browser(prod_lacking_a_nested_app: tuple[SuiteRun
     browser.get(page_url)
 
     table = rows(browser)
-    first, second = table[0], table[1]
-    assert label(first) == f"{NESTED_APP} [ci-pipelines]"
-    assert label(second) == "parity.envs.same-components"
+    first = table[0]
+    differing = [label(row) for row in table[:3]]
+    assert differing == [f"{NESTED_APP} [ci-pipelines]", UMBRELLA, "parity.envs.same-components"]
     assert "diff" in first.get_attribute("class").split()
     same_row = next(row for row in table if "same" in row.get_attribute("class").split())
     highlight = first.value_of_css_property("background-color")
@@ -133,7 +138,7 @@ def test_parity_page_in_a_real_browser(prod_lacking_a_nested_app: tuple[SuiteRun
 
     # The filters: differences only, then by marker.
     browser.find_element("id", "diffonly").click()
-    assert [label(row) for row in rows(browser) if row.is_displayed()] == [label(first), label(second)]
+    assert [label(row) for row in rows(browser) if row.is_displayed()] == differing
     browser.find_element("id", "diffonly").click()
     browser.execute_script(
         "var m=document.getElementById('marker'); m.value='smoke'; m.dispatchEvent(new Event('change'))"

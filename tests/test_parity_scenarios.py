@@ -16,7 +16,7 @@ CASES: dict[str, set[str]] = {
     "healthy-prod": set(),
     "umbrella-degraded": {"parity.gitops.umbrella-healthy"},
     "umbrella-stale": {"parity.gitops.umbrella-healthy"},
-    "nested-app-missing": {"parity.gitops.nested-apps-healthy"},
+    "nested-app-missing": {"parity.gitops.nested-apps-healthy", "parity.gitops.umbrella-healthy"},
     "appset-error": {"parity.gitops.applicationset-ok"},
     "argocd-unavailable": {"parity.gitops.argocd-available"},
     "app-namespace-terminating": {"parity.namespaces.app-namespace-active"},
