@@ -139,3 +139,18 @@ def test_baseline_misuse_is_a_usage_error(run_pytest: RunSuite, tmp_path: Path) 
     run = run_pytest("-m", "static", "--baseline", str(not_results))
     assert run.exit_code == 4
     assert "is not a bitiq-conformance results.json" in run.output
+
+
+def test_a_waiver_passes_the_prod_gate_until_it_expires(
+    run_suite: RunSuite, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    profile = str(REPO / "gates" / "prod.yaml")
+    for expires, verdict, exit_code in (("2999-12-31", "pass", 0), ("2020-01-31", "fail", 1)):
+        waivers = tmp_path / f"waivers-{expires}.yaml"
+        waivers.write_text(
+            f"waivers:\n  - check: {UMBRELLA}\n    env: prod\n    reason: database move\n"
+            f"    issue: https://github.com/bitiq-io/gitops/issues/42\n    expires: {expires}\n"
+        )
+        run = run_suite("--gate-profile", profile, "--waivers", str(waivers), scenario="umbrella-degraded")
+        assert (run.exit_code, gate_of(pytester)["verdict"]) == (exit_code, verdict), run.output[-3000:]
+        assert run.document["waivers"][0]["expired"] is (verdict == "fail")

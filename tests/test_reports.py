@@ -162,3 +162,18 @@ def test_a_waiver_for_an_unknown_check_is_a_usage_error(run_suite: RunSuite, tmp
     run = run_suite("-m", "acceptance", "--env", "prod", "--waivers", str(waivers))
     assert run.exit_code == 4
     assert "--waivers names unknown check ID parity.gitops.made-up" in run.output
+
+
+def test_credentials_in_a_git_url_stay_out_of_every_output(run_suite: RunSuite, pytester: object) -> None:
+    planted = "planted-git-token-7d1e"
+    path = Path(str(pytester.path))  # type: ignore[attr-defined]
+    # Port 9 (discard) refuses on loopback: git fails at once, quoting the URL it was given.
+    repository = f"https://bot:{planted}@127.0.0.1:9/bitiq-io/gitops.git"
+    run = run_suite(
+        "-m", "parity", "--env", "prod", "--check", "parity.imageupdater.write-back", "--git-repo", repository,
+        "--junitxml", str(path / "junit.xml"), "-rA", scenario="healthy-prod",
+    )  # fmt: skip
+    assert run.record("parity.imageupdater.write-back")["verdict"] == "FAIL", run.output[-3000:]
+    assert "https://127.0.0.1:9/bitiq-io/gitops.git" in run.record("parity.imageupdater.write-back")["evidence"]
+    outputs = [run.output] + [file.read_text() for file in path.rglob("*") if file.suffix in (".json", ".xml")]
+    assert not [text for text in outputs if planted in text]

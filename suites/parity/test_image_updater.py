@@ -12,7 +12,7 @@ from fixtures.checks import BLOCKING, check, fail, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import DETERMINISTIC_TAG_PATTERN, GITOPS_NAMESPACE, IMAGE_UPDATER_PREFIX, SAMPLE_APP
 from fixtures.errors import ConfigurationError
-from fixtures.git_probe import GitReader
+from fixtures.git_probe import GitReader, without_credentials
 from fixtures.plugin import EnvTarget, RunSettings
 from fixtures.registry import ImageRef, RegistryClient
 
@@ -112,7 +112,7 @@ def test_write_back(
             fail(f"no commit on {branch} touches {path}")
         values = yaml.safe_load(git.show(repository, branch, commit.sha, path)) or {}
     except ConfigurationError as error:
-        fail(f"cannot read {path} from {repository}: {error}")
+        fail(f"cannot read {path} from {without_credentials(repository)}: {error}")
     allowed = re.compile(DETERMINISTIC_TAG_PATTERN)
     running = set(((app.get("status") or {}).get("summary") or {}).get("images") or [])
     problems, notes = [], []
