@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.kube import KubeTransport
+from fixtures.kube import KubeTransport, Target
 from fixtures.sandbox import Sandbox
 from tests.conftest import REPO
 from tests.test_access_checks import MUTATING_VERBS, REVIEW_RESOURCES
@@ -131,7 +131,7 @@ def test_bootstrap_installs_pinned_operators_and_the_applicationset(
     first = bootstrap(fresh_empty)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "operators ready after" in first.stdout
-    with KubeTransport(fresh_empty.admin_transport().target) as transport:
+    with KubeTransport(Target(kubeconfig=str(fresh_empty.kubeconfig("admin")))) as transport:
         subscriptions = transport.get("/apis/operators.coreos.com/v1alpha1/subscriptions")["items"]
         channels = {item["spec"]["name"]: item["spec"]["channel"] for item in subscriptions}
         appset = transport.get(
