@@ -53,6 +53,28 @@ def test_bad_option_values_are_usage_errors(run_suite: RunSuite, option: str, va
     assert message in usage_error_line(run.output)
 
 
+@pytest.mark.parametrize(
+    ("content", "entry", "message"),
+    [
+        ("router: 127.0.0.1:8443\n", "prod={file}", "unknown key router"),
+        ("kubeconfig: /nonexistent/kubeconfig\n", "prod={file}", "--env-config /nonexistent/kubeconfig: no such file"),
+        ("ingress-address: nowhere\n", "prod={file}", "--ingress-address 'nowhere' is not HOST:PORT"),
+        ("- a list\n", "prod={file}", "expected a mapping of kubeconfig, context"),
+        ("", "staging={file}", "--env-config: unknown env 'staging'"),
+        ("", "prod", "--env-config 'prod' is not ENV=VALUE"),
+    ],
+    ids=["unknown-key", "missing-kubeconfig", "bad-address", "not-a-mapping", "unknown-env", "no-file"],
+)
+def test_bad_env_config_is_a_usage_error(
+    run_suite: RunSuite, tmp_path: Path, content: str, entry: str, message: str
+) -> None:
+    config = tmp_path / "prod.yaml"
+    config.write_text(content)
+    run = run_suite("-m", "preflight", "--env", "prod", "--env-config", entry.format(file=config))
+    assert run.exit_code == 4
+    assert message in usage_error_line(run.output)
+
+
 def test_collect_only_needs_no_cluster(run_suite: RunSuite) -> None:
     run = run_suite(
         "--collect-only",
