@@ -107,7 +107,7 @@ def allowed(admin: KubeTransport, runner: Runner, group: str, resource: str, nam
 
 def wait_for_rbac(admin: KubeTransport, runner: Runner, wanted: Callable[[str, str, str], bool]) -> None:
     deadline = time.monotonic() + RBAC_SETTLE_SECONDS
-    while True:
+    while True:  # ends at the deadline: the assert below
         pending = [grant for grant in sorted(runner.granted) if allowed(admin, runner, *grant) != wanted(*grant)]
         if not pending:
             return
