@@ -143,6 +143,16 @@ def _no_ambient_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(variable, raising=False)
 
 
+def write_waivers(path: Path, expires: str, check: str = "parity.gitops.umbrella-healthy") -> Path:
+    waivers = path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        f"  - check: {check}\n    env: prod\n    reason: umbrella degraded during the database move\n"
+        f"    issue: https://github.com/bitiq-io/gitops/issues/42\n    expires: {expires}\n"
+    )
+    return waivers
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_after_each_test() -> Iterator[None]:
     """Objects a self-test drops are collected before the next test starts, so that anything left

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, RunSuite
+from tests.conftest import REPO, RunSuite, write_waivers
 
 UMBRELLA = "parity.gitops.umbrella-healthy"
 
@@ -146,11 +146,7 @@ def test_a_waiver_passes_the_prod_gate_until_it_expires(
 ) -> None:
     profile = str(REPO / "gates" / "prod.yaml")
     for expires, verdict, exit_code in (("2999-12-31", "pass", 0), ("2020-01-31", "fail", 1)):
-        waivers = tmp_path / f"waivers-{expires}.yaml"
-        waivers.write_text(
-            f"waivers:\n  - check: {UMBRELLA}\n    env: prod\n    reason: database move\n"
-            f"    issue: https://github.com/bitiq-io/gitops/issues/42\n    expires: {expires}\n"
-        )
+        waivers = write_waivers(tmp_path, expires)
         run = run_suite("--gate-profile", profile, "--waivers", str(waivers), scenario="umbrella-degraded")
         assert (run.exit_code, gate_of(pytester)["verdict"]) == (exit_code, verdict), run.output[-3000:]
         assert run.document["waivers"][0]["expired"] is (verdict == "fail")

@@ -11,7 +11,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from fixtures.sandbox import Sandbox
-from tests.conftest import RunSuite
+from tests.conftest import RunSuite, write_waivers
 
 
 def reports(run_dir: Path) -> Path:
@@ -125,16 +125,6 @@ def test_xdist_gives_the_same_verdicts(run_suite: RunSuite) -> None:
     [cluster] = parallel.document["clusters"]
     assert cluster["envs"] == ["prod"]
     assert cluster["api_requests"] >= serial.document["clusters"][0]["api_requests"]
-
-
-def write_waivers(path: Path, expires: str, check: str = "parity.gitops.umbrella-healthy") -> Path:
-    waivers = path / "waivers.yaml"
-    waivers.write_text(
-        "waivers:\n"
-        f"  - check: {check}\n    env: prod\n    reason: umbrella degraded during the database move\n"
-        f"    issue: https://github.com/bitiq-io/gitops/issues/42\n    expires: {expires}\n"
-    )
-    return waivers
 
 
 def test_an_active_waiver_turns_the_gate_to_pass(run_suite: RunSuite, tmp_path: Path, pytester: object) -> None:

@@ -9,7 +9,7 @@ from fixtures.conventions import (
     PIPELINES_NAMESPACE,
     REQUIRED_SECRETS,
     RequiredSecret,
-    secret_problems,
+    require_secret,
 )
 from fixtures.openshift import name_of, namespace_of, running_version
 from fixtures.operators import (
@@ -64,10 +64,7 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS, ids=lambda secret: secret.name)
 def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
     """A secret the running stack needs exists with the expected type and keys (values never read into output)."""
-    problems = secret_problems(cluster, secret)
-    if problems:
-        fail("; ".join(problems))
-    note(f"Secret {secret}: type {secret.type}, keys {', '.join(secret.keys)}")
+    require_secret(cluster, secret)
 
 
 def components(cluster: Cluster, env: EnvTarget) -> set[tuple[str, str, str]]:
