@@ -27,6 +27,7 @@ class SuiteRun:
     output: str
     results: list[dict[str, Any]] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
+    gate: dict[str, Any] | None = None
 
     def verdicts(self, env: str | None = None) -> dict[str, str]:
         return {r["id"]: r["verdict"] for r in self.results if env is None or r["env"] == env}
@@ -83,7 +84,9 @@ def run_pytest(pytester: pytest.Pytester) -> RunSuite:
         if document:
             # Every report any self-test produces is held to the published schema.
             jsonschema.validate(document, RESULTS_SCHEMA)
-        return SuiteRun(int(result.ret), output, document.get("results", []), document)
+        gate_file = report_dir / "gate.json"
+        gate = json.loads(gate_file.read_text()) if gate_file.exists() else None
+        return SuiteRun(int(result.ret), output, document.get("results", []), document, gate)
 
     return run
 

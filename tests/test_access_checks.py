@@ -18,6 +18,12 @@ ACCESS_CHECKS = {
     "preflight.access.logged-in",
     "preflight.access.cluster-admin",
 }
+DNS_ONLY_CHECKS = {
+    "preflight.ingress.base-domain-known",
+    "preflight.dns.wildcard",
+    "preflight.dns.wildcard-consistent",
+    "parity.routes.dns",
+}
 MUTATING_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews"}
 
@@ -66,9 +72,13 @@ def test_rejected_token_fails_with_one_line(run_suite: RunSuite, sandbox: Sandbo
         "suites/preflight/test_access.py",
         user=None,
     )
-    assert access_verdicts(run) == dict.fromkeys(ACCESS_CHECKS - {"preflight.access.api-reachable"}, "FAIL") | {
-        "preflight.access.api-reachable": "PASS"  # a 401 is an answer: the endpoint is reachable
+    assert access_verdicts(run) == {
+        "preflight.access.api-reachable": "PASS",  # a 401 is an answer: the endpoint is reachable
+        "preflight.access.logged-in": "FAIL",  # the root cause
+        "preflight.access.cluster-admin": "NOT-EVALUATED",
     }, run.output
+    assert run.record("preflight.access.cluster-admin")["root_cause"] == "preflight.access.logged-in"
+    assert run.exit_code == 1
     assert "rejects the credentials" in run.record("preflight.access.api-reachable")["evidence"]
     assert "401 Unauthorized" in run.record("preflight.access.logged-in")["evidence"]
     assert "not-a-valid-token" not in run.output
@@ -83,7 +93,11 @@ def test_stopped_api_server_fails_each_check(run_suite: RunSuite, sandbox: Sandb
         elapsed = time.monotonic() - started
     finally:
         sandbox.start_apiserver()
-    assert access_verdicts(run) == dict.fromkeys(ACCESS_CHECKS, "FAIL"), run.output
+    assert access_verdicts(run) == {
+        "preflight.access.api-reachable": "FAIL",  # the root cause
+        "preflight.access.logged-in": "NOT-EVALUATED",
+        "preflight.access.cluster-admin": "NOT-EVALUATED",
+    }, run.output
     for check_id in ACCESS_CHECKS:
         evidence = run.record(check_id)["evidence"]
         assert "refused the connection" in evidence, evidence
@@ -91,6 +105,43 @@ def test_stopped_api_server_fails_each_check(run_suite: RunSuite, sandbox: Sandb
     assert "Traceback" not in run.output
     # Not a benchmark: a generous bound that only a hang or a per-check timeout would break.
     assert elapsed < 60, f"an unreachable cluster took {elapsed:.0f} s to report"
+
+
+@pytest.mark.parametrize("marker", ["preflight", "parity", "smoke"])
+def test_dead_cluster_is_one_failure_and_a_list(run_suite: RunSuite, sandbox: Sandbox, marker: str) -> None:
+    """Every check of a marker against a stopped API server: one FAIL (the root cause), the rest NOT-EVALUATED."""
+    sandbox.stop_apiserver()
+    try:
+        run = run_suite("-m", marker, "--env", "prod")
+    finally:
+        sandbox.start_apiserver()
+    assert run.ids("FAIL") == {"preflight.access.api-reachable"}, run.output[-3000:]
+    # Only the DNS probes pass: they ask the apps domain's DNS server, not the API server.
+    assert {r["id"] for r in run.results if r["verdict"] == "PASS"} <= DNS_ONLY_CHECKS, run.output[-3000:]
+    assert run.gate is not None
+    assert run.gate["verdict"] == "fail"
+    assert (
+        "NOT-EVALUATED because of preflight.access.api-reachable" in run.gate["reason"] or run.gate["blocking_failures"]
+    )
+    unevaluated = [r for r in run.results if r["verdict"] == "NOT-EVALUATED"]
+    assert len(unevaluated) >= 3, run.output[-3000:]
+    assert {r["root_cause"] for r in unevaluated} == {"preflight.access.api-reachable"}
+    assert f"NOT-EVALUATED because of preflight.access.api-reachable: {len(unevaluated)} checks" in run.output
+    assert run.exit_code == 1
+    assert run.output.count("refused the connection") <= 2, "one finding, not one per check"
+    assert "Traceback" not in run.output
+
+
+def test_advisory_check_against_a_dead_cluster_is_not_a_pass(run_suite: RunSuite, sandbox: Sandbox) -> None:
+    sandbox.stop_apiserver()
+    try:
+        run = run_suite("-m", "preflight", "--env", "prod", "--check", "preflight.nodes.control-plane-ready")
+    finally:
+        sandbox.start_apiserver()
+    assert run.verdicts() == {"preflight.nodes.control-plane-ready": "NOT-EVALUATED"}, run.output[-2000:]
+    assert run.exit_code == 1, run.output[-2000:]
+    assert run.gate is not None
+    assert run.gate["verdict"] == "fail", run.gate
 
 
 def test_preflight_sends_no_mutating_request(

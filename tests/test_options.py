@@ -45,12 +45,85 @@ def test_unloadable_kubeconfig_is_a_usage_error(run_suite: RunSuite, tmp_path: P
         ("--request-timeout", "soon", "--request-timeout takes a number of seconds > 0"),
         ("--request-timeout", "-1", "--request-timeout takes a number of seconds > 0"),
         ("--base-domain", "not a domain", "is not a DNS domain"),
+        ("--min-workers", "0", "--min-workers takes a whole number >= 1"),
+        ("--min-workers", "three", "--min-workers takes a whole number >= 1"),
+        ("--min-control-plane", "0", "--min-control-plane takes a whole number >= 1"),
+        ("--nameserver", "bad:host:port", "--nameserver 'bad:host:port' is not an IP address"),
+        ("--nameserver", "dns.example.com", "is not an IP address"),
+        ("--nameserver", "127.0.0.1:99999", "is not an IP address"),
+        ("--timeout", "-5", "--timeout takes a number of seconds >= 0"),
+        ("--writeback-grace", "later", "--writeback-grace takes a number of seconds >= 0"),
+        ("--ingress-address", "router", "--ingress-address 'router' is not HOST:PORT"),
+        ("--ca-bundle", "/nonexistent/ca.crt", "--ca-bundle /nonexistent/ca.crt: no such file"),
+        ("--registry-auth", "/nonexistent/auth.json", "--registry-auth /nonexistent/auth.json: no such file"),
+        ("--registry-endpoint", "quay.io", "is not REGISTRY=http(s)://HOST:PORT"),
+        ("--git-repo", "/nonexistent/repo.git", "--git-repo /nonexistent/repo.git: neither a git URL"),
+        ("--report-dir", "/etc/hostname", "--report-dir /etc/hostname: exists and is not a directory"),
+        ("--charts-dir", "/tmp", "--charts-dir /tmp: no argocd-apps/values.yaml there"),
+        ("--check", "preflight.no.such-check", "unknown check ID preflight.no.such-check"),
+        ("--skip-check", "preflight.no.such-check", "unknown check ID preflight.no.such-check"),
+        ("--waivers", "/nonexistent/waivers.yaml", "cannot read waivers"),
+        ("--gate-profile", "/nonexistent/gate.yaml", "/nonexistent/gate.yaml"),
+        ("--baseline", "/nonexistent/results.json", "cannot read baseline"),
+        ("--context", "no-such-context", "cannot load cluster credentials"),
+        ("--env-kubeconfig", "prod", "--env-kubeconfig 'prod' is not ENV=VALUE"),
+        ("--env-context", "staging=ctx", "--env-context: unknown env 'staging'"),
     ],
 )
 def test_bad_option_values_are_usage_errors(run_suite: RunSuite, option: str, value: str, message: str) -> None:
-    run = run_suite("-m", "preflight", "--env", "prod", option, value)
-    assert run.exit_code == 4
-    assert message in usage_error_line(run.output)
+    """Each option's bad value is one ERROR line and exit 4 at configure time, in either spelling."""
+    for spelling in ((option, value), (f"{option}={value}",)):
+        run = run_suite("-m", "preflight", "--env", "prod", *spelling)
+        assert run.exit_code == 4, run.output[-2000:]
+        assert message in usage_error_line(run.output)
+
+
+def test_cluster_marker_without_env_is_a_usage_error(run_suite: RunSuite) -> None:
+    """A forgotten --env must not read as a green run of skipped checks."""
+    run = run_suite("-m", "preflight", user=None)
+    assert run.exit_code == 4, run.output
+    line = usage_error_line(run.output)
+    assert "no --env: pass --env NAME (local, prod)" in line
+    assert run.results == []
+
+
+def test_path_options_work_from_outside_the_checkout(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """`--report-dir DIR` (space form) with DIR elsewhere once made pytest take DIR as the rootdir."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pytester.chdir()
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "static",
+        "-k",
+        "values_schema",
+        "--report-dir",
+        str(elsewhere),
+        "--charts-dir",
+        str(REPO / "charts"),
+        str(REPO / "suites"),
+        timeout=120,
+    )
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret == 0, output
+    assert "cannot read the environment list" not in output
+    assert (elsewhere / "results.json").is_file()
+    # The default charts are this checkout's, whatever the rootdir.
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "static",
+        "-k",
+        "values_schema",
+        "--report-dir",
+        str(elsewhere),
+        str(REPO / "suites"),
+        timeout=120,
+    )
+    assert result.ret == 0, "\n".join(result.outlines + result.errlines)
 
 
 @pytest.mark.parametrize(
@@ -89,13 +162,6 @@ def test_collect_only_needs_no_cluster(run_suite: RunSuite) -> None:
     )
     assert run.exit_code == 0, run.output
     assert "test_cluster_admin[prod]" in run.output
-
-
-def test_without_env_cluster_checks_skip_naming_the_option(run_suite: RunSuite) -> None:
-    run = run_suite("-m", "preflight", "-rs", user=None)
-    assert run.exit_code == 0, run.output
-    assert "no --env given: pass --env NAME (local, prod)" in run.output
-    assert set(run.ids("SKIP")) >= {"preflight.access.cluster-admin"}
 
 
 def test_help_lists_the_options_without_a_cluster(run_suite: RunSuite) -> None:

@@ -7,8 +7,14 @@ from fixtures.cluster import Cluster
 from fixtures.errors import Unauthorized
 
 pytestmark = pytest.mark.preflight
+# Reaching the API and being logged in are the root causes every cluster check depends on: they run
+# with parity and smoke too, so a dead cluster or an expired token is one FAIL there, and every
+# other check is NOT-EVALUATED pointing at it (fixtures.checks.root_cause_of).
+ROOT_CAUSE_MARKS = (pytest.mark.parity, pytest.mark.smoke)
 
 
+@ROOT_CAUSE_MARKS[0]
+@ROOT_CAUSE_MARKS[1]
 @check(
     "preflight.access.api-reachable",
     level=BLOCKING,
@@ -28,6 +34,8 @@ def test_api_reachable(cluster: Cluster) -> None:
     note(f"{cluster.server} answers: Kubernetes {version.get('gitVersion', '?')}, {served} resources served")
 
 
+@ROOT_CAUSE_MARKS[0]
+@ROOT_CAUSE_MARKS[1]
 @check(
     "preflight.access.logged-in",
     level=BLOCKING,
