@@ -69,6 +69,10 @@ validate: venv tools ## the static suite: helm render, schemas and invariants of
 verify-release: venv tools ## deterministic image tags in every env, consistent with the umbrella appVersion
 	scripts/run-pytest.sh $(PYTEST) -m static -k "test_deterministic_tags or test_release_version" $(ARGS)
 
+.PHONY: crd-schemas
+crd-schemas: venv ## vendor the upstream CRD schemas into schemas/crds/ (CRDS=dir of CRD YAMLs with a SOURCES.md)
+	$(PY) -m fixtures.crd_schemas refresh --from $(or $(CRDS),$(error set CRDS=<dir of upstream CRD YAMLs>))
+
 .PHONY: docs
 docs: venv ## regenerate docs/CHECKS.md from the check registry
 	$(PY) -m fixtures.catalog > docs/CHECKS.md

@@ -151,6 +151,57 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         "static.charts.lint",
         lambda charts: replace_text(charts / "secrets-examples/Chart.yaml", "version: 0.2.0\n", ""),
     ),
+    "route-tls-misspelled": (
+        "static.charts.objects-valid",
+        lambda charts: replace_text(
+            charts / "bitiq-sample-app/templates/components.yaml",
+            "  tls:\n    termination: edge",
+            "  tsl:\n    termination: edge",
+        ),
+    ),
+    "application-destination-misspelled": (
+        "static.charts.objects-valid",
+        lambda charts: replace_text(
+            charts / "bitiq-umbrella/templates/applications.yaml",
+            "  destination:\n    server: {{ .Values.destinationServer }}\n    namespace: openshift-pipelines",
+            "  destinaton:\n    server: {{ .Values.destinationServer }}\n    namespace: openshift-pipelines",
+        ),
+    ),
+    "route-weight-string": (
+        "static.charts.objects-valid",
+        lambda charts: replace_text(
+            charts / "bitiq-sample-app/templates/components.yaml", "    weight: 100\n", '    weight: "100"\n'
+        ),
+    ),
+    "kind-without-schema": (
+        "static.charts.objects-valid",
+        lambda charts: edit_yaml(charts / "secrets-examples/values.yaml", lambda v: set_in(v, "enabled", True)),
+    ),
+    "tekton-step-privileged": (
+        "static.workloads.hardened",
+        lambda charts: replace_text(
+            charts / "ci-pipelines/templates/pipeline.yaml",
+            "            securityContext:\n",
+            "            securityContext:\n              privileged: true\n",
+        ),
+    ),
+}
+
+# What the evidence of a mutation's failure must say: the object and the JSON path of the bad field.
+EVIDENCE: dict[str, tuple[str, ...]] = {
+    "unknown-field": ("Service bitiq-", "spec.selectr: unknown field"),
+    "route-tls-misspelled": ("bitiq-sample-app (", "Route bitiq-", "spec.tsl: unknown field"),
+    "application-destination-misspelled": (
+        "Application openshift-gitops/ci-pipelines-",
+        "spec.destinaton: unknown field",
+        "spec.destination: required field missing",
+    ),
+    "route-weight-string": ("Route bitiq-", 'spec.to.weight: wrong type: string "100", want integer'),
+    "kind-without-schema": (
+        "ExternalSecret openshift-gitops/",
+        "no schema for external-secrets.io/v1beta1 ExternalSecret",
+    ),
+    "tekton-step-privileged": ("Pipeline bitiq-build-and-push task compute-tag step tag is privileged",),
 }
 
 
@@ -175,8 +226,11 @@ def test_mutation_fails_with_its_check(run_pytest: RunSuite, tmp_path: Path, mut
     run = run_pytest("-m", "static", "-o", f"bitiq_charts_dir={charts}")
     assert run.exit_code == 1, run.output
     assert expected in failing(run), f"{expected} did not fail; failing: {sorted(failing(run))}\n{run.output[-3000:]}"
-    record = next(r for r in run.results if r["id"] == expected and r["verdict"] in ("FAIL", "ERROR"))
-    assert record["evidence"], record
+    records = [r for r in run.results if r["id"] == expected and r["verdict"] in ("FAIL", "ERROR")]
+    assert all(record["evidence"] for record in records), records
+    evidence = " | ".join(record["evidence"] for record in records)
+    for wanted in EVIDENCE.get(mutation, ()):
+        assert wanted in evidence, f"{wanted!r} not in the evidence of {expected}: {evidence}"
     assert "Traceback" not in run.output
 
 
