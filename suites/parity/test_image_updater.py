@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import DETERMINISTIC_TAG_PATTERN, GITOPS_NAMESPACE, IMAGE_UPDATER_PREFIX, SAMPLE_APP
 from fixtures.errors import ConfigurationError
 from fixtures.git_probe import GitReader, without_credentials
 from fixtures.plugin import EnvTarget, RunSettings
-from fixtures.registry import ImageRef, RegistryClient
+from fixtures.registry import ImageRef, RegistryClient, RegistryUnreadable
 
 pytestmark = pytest.mark.parity
 
@@ -81,11 +81,29 @@ def test_annotations(cluster: Cluster, env: EnvTarget) -> None:
     note(f"image-list {annotations['image-list']}; writes back to {wanted['write-back-target']} on {branch}")
 
 
-def _created(text: str | None) -> float | None:
+def _created(image: ImageRef, text: str) -> float:
+    """The build time as epoch seconds; a config whose time cannot be parsed is unreadable, never 0."""
     try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp() if text else None
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
-        return None
+        raise RegistryUnreadable(f"the config of {image} has a build time {text[:40]!r} that is not RFC 3339") from None
+
+
+def _newest(registry: RegistryClient, image: ImageRef, allowed: re.Pattern[str]) -> tuple[str, float]:
+    """The eligible tag of ``image``'s repository built last, and its build time (RegistryUnreadable if unknown)."""
+    listed = registry.tags(image.registry, image.repository)
+    if image.tag not in listed:
+        # The tag exists (its manifest answered), so a list without it is not the whole list.
+        raise RegistryUnreadable(
+            f"registry {image.registry}: tags/list of {image.repository} ({len(listed)} tags) lacks {image.tag},"
+            " which exists"
+        )
+    built = {}
+    for candidate in filter(allowed.match, listed):
+        candidate_image = ImageRef(image.registry, image.repository, candidate)
+        built[candidate] = _created(candidate_image, registry.created(candidate_image))
+    newest = max(built, key=lambda candidate: built[candidate])
+    return newest, built[newest]
 
 
 @check(
@@ -99,7 +117,12 @@ def _created(text: str | None) -> float | None:
 def test_write_back(
     cluster: Cluster, env: EnvTarget, settings: RunSettings, registry: RegistryClient, git: GitReader
 ) -> None:
-    """On the tracked branch, values-<env>.yaml sets the newest eligible tags, which exist and which the app runs."""
+    """On the tracked branch, values-<env>.yaml sets the newest eligible tags, which exist and which the app runs.
+
+    Both images (backend and frontend) must be in the image-list annotation. A registry that does not
+    answer (credentials refused, 429, 5xx, a build time it cannot give) leaves the check NOT-EVALUATED,
+    naming what it could not read.
+    """
     app = sample_app(cluster, env)
     annotations = annotations_of(app)
     source = (app.get("spec") or {}).get("source") or {}
@@ -115,8 +138,17 @@ def test_write_back(
         fail(f"cannot read {path} from {without_credentials(repository)}: {error}")
     allowed = re.compile(DETERMINISTIC_TAG_PATTERN)
     running = set(((app.get("status") or {}).get("summary") or {}).get("images") or [])
-    problems, notes = [], []
-    for alias, repo in image_list(annotations).items():
+    problems: list[str] = []
+    notes: list[str] = []
+    unreadable: list[str] = []  # what the registry did not answer: not a finding, never a pass
+    listed = image_list(annotations)
+    missing_aliases = [alias for alias in ALIASES if alias not in listed]
+    if missing_aliases:
+        problems.append(
+            f"the image-list annotation {annotations.get('image-list', '(absent)')!r} lacks"
+            f" {', '.join(missing_aliases)}: the Image Updater does not update what it does not list"
+        )
+    for alias, repo in listed.items():
         tag = str(((values.get(alias) or {}).get("image") or {}).get("tag", ""))
         image = ImageRef.parse(f"{repo}:{tag}")
         if not allowed.match(tag):
@@ -124,25 +156,24 @@ def test_write_back(
             continue
         lookup = registry.manifest_digest(image)
         if not lookup.found:
-            problems.append(f"{alias}: {lookup.error}")
+            (unreadable if lookup.unreadable else problems).append(f"{alias}: {lookup.error}")
             continue
-        eligible = [
-            candidate for candidate in registry.tags(image.registry, image.repository) if allowed.match(candidate)
-        ]
-        built = {
-            candidate: _created(registry.created(ImageRef(image.registry, image.repository, candidate)))
-            for candidate in eligible
-        }
-        newest = max(eligible, key=lambda candidate: built.get(candidate) or 0.0, default=tag)
-        newest_age = time.time() - (built.get(newest) or time.time())
-        if newest != tag and newest_age > settings.writeback_grace:
-            problems.append(
-                f"{alias}: the newest eligible tag {newest} (built {newest_age / 60:.0f} min ago) is not written back;"
-                f" {path} still sets {tag} (grace {settings.writeback_grace:g} s)"
-            )
+        try:
+            newest, newest_built = _newest(registry, image, allowed)
+            newest_age = time.time() - newest_built
+            if newest != tag and newest_age > settings.writeback_grace:
+                problems.append(
+                    f"{alias}: the newest eligible tag {newest} (built {newest_age / 60:.0f} min ago) is not written"
+                    f" back; {path} still sets {tag} (grace {settings.writeback_grace:g} s)"
+                )
+        except RegistryUnreadable as error:
+            unreadable.append(f"{alias}: {error}")
         if f"{repo}:{tag}" not in running:
             problems.append(f"{alias}: the app runs {', '.join(sorted(running)) or 'no image'}, not {repo}:{tag}")
         notes.append(f"{alias} {tag}")
     if problems:
-        fail(f"{path} at {commit}: " + "; ".join(problems))
+        could_not_read = f"; and could not read: {'; '.join(unreadable)}" if unreadable else ""
+        fail(f"{path} at {commit}: " + "; ".join(problems) + could_not_read)
+    if unreadable:
+        not_evaluated(f"{path} at {commit}: could not read the registry: " + "; ".join(unreadable))
     note(f"{path} at {commit}: {', '.join(notes)}, newest eligible, in the registry and running")

@@ -1,8 +1,10 @@
 """Parity: the sample app's Routes are admitted on BASE_DOMAIN, resolve, and serve 200 over verified TLS."""
 
+import ipaddress
+
 import pytest
 
-from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import ROUTE_HOST_LABELS
 from fixtures.http_probe import get, tls_context
@@ -51,18 +53,53 @@ def test_route_admitted(cluster: Cluster, env: EnvTarget, route: str) -> None:
     "parity.routes.dns",
     level=BLOCKING,
     remediation="The route host must resolve to the router: a wildcard *.<BASE_DOMAIN> record"
-    " (see preflight.dns.wildcard).",
+    " (see preflight.dns.wildcard), and no record for the host itself that points elsewhere (a stale one"
+    " shadows the wildcard; remove it or point it at the router).",
 )
 @pytest.mark.acceptance
 @by_route
 def test_route_resolves(env: EnvTarget, settings: RunSettings, route: str) -> None:
-    """The route host resolves in DNS."""
+    """The route host resolves in DNS to the router's addresses: those of the wildcard *.<BASE_DOMAIN>, or the
+    --ingress-address IP."""
     if settings.skip_dns:
         pytest.skip("--skip-dns given: route DNS was not checked")
-    answer = env.probes.dns.resolve(route_host(env, route))
+    host = route_host(env, route)
+    answer = env.probes.dns.resolve(host)
     if not answer.resolved:
         fail(str(answer))
-    note(str(answer))
+    wanted, sources = router_addresses(env)
+    if not wanted:
+        not_evaluated(f"{answer}, but the router's address is unknown: {'; '.join(sources)}")
+    elsewhere = sorted(set(answer.addresses) - wanted)
+    if elsewhere:
+        fail(
+            f"{host} resolves to {', '.join(answer.addresses)} (via {answer.server}), want the router's"
+            f" {', '.join(sorted(wanted))} ({'; '.join(sources)}): {', '.join(elsewhere)} is not the router"
+        )
+    note(f"{answer}: the router ({'; '.join(sources)})")
+
+
+def router_addresses(env: EnvTarget) -> tuple[set[str], list[str]]:
+    """The router's addresses as this run knows them and where they came from; with none, why not."""
+    wanted: set[str] = set()
+    sources, unknown = [], []
+    probe, _ = env.probes.dns.probe_labels(env.base_domain)
+    wildcard = env.probes.dns.resolve(probe)
+    if wildcard.resolved:
+        wanted |= set(wildcard.addresses)
+        sources.append(f"the wildcard *.{env.base_domain}, as {probe} -> {', '.join(wildcard.addresses)}")
+    else:
+        unknown.append(f"the wildcard *.{env.base_domain} does not resolve ({wildcard})")
+    if env.probes.ingress_address:
+        host = env.probes.ingress_address[0].strip("[]")
+        try:
+            wanted.add(str(ipaddress.ip_address(host)))
+            sources.append(f"--ingress-address {host}")
+        except ValueError:
+            unknown.append(f"--ingress-address {host} is not an IP address")
+    else:
+        unknown.append("no --ingress-address was given")
+    return wanted, sources if wanted else unknown
 
 
 @check(
