@@ -1,21 +1,28 @@
 """Preflight: can OLM install OpenShift GitOps and Pipelines from pinned, compatible channels?"""
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import yaml
 
-from fixtures.checks import ADVISORY, BLOCKING, check, fail, not_applicable, note, warn
+from fixtures.checks import ADVISORY, BLOCKING, check, fail, not_applicable, not_evaluated, note, warn
 from fixtures.cluster import Cluster
-from fixtures.openshift import Version, namespace_of, running_version
+from fixtures.openshift import namespace_of
 from fixtures.operators import (
     CATALOG_NAMESPACE,
     CATALOG_SOURCE,
+    OPENSHIFT_VERSION_CHECK,
     OPERATOR_PACKAGES,
+    Catalog,
     ChannelFinding,
+    OpenShiftVersionReading,
+    catalog_of_manifest,
+    catalog_of_subscription,
+    chart_operators,
     describe_subscription,
     find_subscription,
     installed_problems,
+    read_openshift_version,
 )
 from fixtures.plugin import EnvTarget, RunSettings
 
@@ -23,7 +30,6 @@ pytestmark = pytest.mark.preflight
 
 OLM = "operators.coreos.com"
 PACKAGES_API = ("packages.operators.coreos.com", "packagemanifests")
-PROD_ENVS = frozenset({"prod"})
 by_package = pytest.mark.parametrize("package", OPERATOR_PACKAGES)
 
 
@@ -33,37 +39,61 @@ def subscription_or_none(cluster: Cluster, package: str) -> dict[str, Any] | Non
     return find_subscription(cluster.list_kind(OLM, "subscriptions"), package)
 
 
-def openshift_version_or_na(cluster: Cluster) -> Version:
-    running = running_version(cluster)
-    if running is None:
-        not_applicable("the OpenShift version is unknown (see preflight.cluster.openshift-version)")
-    return running
+@dataclass(frozen=True)
+class ChannelJudgement:
+    """One channel judged against compatibility.yaml; finding None: not judged (the version is unknown)."""
+
+    finding: ChannelFinding | None
+    message: str
 
 
 def judge_channel(
-    settings: RunSettings, env: EnvTarget, *, package: str, channel: str, version: Version, where: str
-) -> str:
-    """Fails (prod) or warns (other envs) on an unpinned or incompatible channel; returns the note."""
+    settings: RunSettings, *, package: str, channel: str, reading: OpenShiftVersionReading, where: str
+) -> ChannelJudgement:
+    """An unpinned channel is judged whatever the version; every other finding needs the running version."""
     table = settings.compatibility()
+    unpinned = f"{where}: channel {channel or '(default, i.e. latest)'} is not pinned"
+    version = reading.version
+    if version is None:
+        if table.judge(package, channel, "") is ChannelFinding.UNPINNED:
+            return ChannelJudgement(ChannelFinding.UNPINNED, unpinned)
+        return ChannelJudgement(None, f"{where}: channel {channel} not judged: {reading.unknown_because}")
     finding = table.judge(package, channel, version.minor_line)
     supported = ", ".join(table.channels(package, version.minor_line))
     if finding is ChannelFinding.COMPATIBLE:
-        return f"{where}: channel {channel} is supported on OpenShift {version.minor_line}"
+        return ChannelJudgement(finding, f"{where}: channel {channel} is supported on OpenShift {version.minor_line}")
     if finding is ChannelFinding.VERSION_NOT_IN_TABLE:
         known = ", ".join(table.known_versions(package))
-        warn(
+        return ChannelJudgement(
+            finding,
             f"{where}: OpenShift {version.minor_line} is not in {table.source.name} (it lists {known}):"
-            f" cannot judge channel {channel or 'default'}"
+            f" cannot judge channel {channel or 'default'}",
         )
-    reason = (
-        f"{where}: channel {channel or '(default, i.e. latest)'} is not pinned"
-        if finding is ChannelFinding.UNPINNED
-        else f"{where}: channel {channel} is not supported on OpenShift {version.minor_line}"
+    if finding is ChannelFinding.UNPINNED:
+        return ChannelJudgement(finding, f"{unpinned}; supported: {supported}")
+    return ChannelJudgement(
+        finding,
+        f"{where}: channel {channel} is not supported on OpenShift {version.minor_line}; supported: {supported}",
     )
-    message = f"{reason}; supported: {supported}"
-    if env.name in PROD_ENVS:
-        fail(message)
-    warn(message)
+
+
+def conclude_channels(env: EnvTarget, judgements: list[ChannelJudgement]) -> None:
+    """Fails (a production env) or warns (any other) on an unpinned or incompatible channel; WARN on a version
+    the table does not list; NOT-EVALUATED when the version is unknown and nothing else is wrong; else notes."""
+    messages = [judgement.message for judgement in judgements]
+    findings = {judgement.finding for judgement in judgements}
+    if findings & {ChannelFinding.UNPINNED, ChannelFinding.INCOMPATIBLE}:
+        wrong = [j.message for j in judgements if j.finding in (ChannelFinding.UNPINNED, ChannelFinding.INCOMPATIBLE)]
+        rest = [j.message for j in judgements if j.finding not in (ChannelFinding.UNPINNED, ChannelFinding.COMPATIBLE)]
+        message = "; ".join(wrong + rest)
+        if env.config.production:
+            fail(f"{message} (env {env.name} is production)")
+        warn(message)
+    if ChannelFinding.VERSION_NOT_IN_TABLE in findings:
+        warn("; ".join(messages))
+    if None in findings:
+        not_evaluated("; ".join(messages), root_cause=OPENSHIFT_VERSION_CHECK)
+    note("; ".join(messages))
 
 
 @check(
@@ -88,20 +118,49 @@ def test_catalog_ready(cluster: Cluster) -> None:
 @check(
     "preflight.operators.package-available",
     level=ADVISORY,
-    remediation="The package must be in the catalog: `oc -n openshift-marketplace get packagemanifest"
-    " <package>`; on a disconnected cluster, mirror it into the catalog.",
+    remediation="The package must be in the catalog the Subscription names (charts/bootstrap-operators values"
+    " source/sourceNamespace): `oc -n openshift-marketplace get packagemanifest -l catalog=redhat-operators`; on a"
+    " disconnected cluster, mirror it into that catalog, or set source to the catalog that serves it.",
 )
 @by_package
-def test_package_available(cluster: Cluster, package: str) -> None:
-    """The operator's PackageManifest is visible in openshift-marketplace, from redhat-operators."""
+def test_package_available(cluster: Cluster, env: EnvTarget, settings: RunSettings, package: str) -> None:
+    """The operator's PackageManifest is served by the catalog it is installed from: its Subscription's
+    source, or before bootstrap charts/bootstrap-operators' (redhat-operators in openshift-marketplace)."""
     if not cluster.serves(*PACKAGES_API):
         not_applicable("OLM is not installed (PackageManifests are not served)")
-    manifest = cluster.read(*PACKAGES_API, package, CATALOG_NAMESPACE)
+    wanted, wanted_by = catalog_wanted(cluster, settings, env, package)
+    manifest = cluster.read(*PACKAGES_API, package, wanted.namespace)
     if manifest is None:
-        fail(f"PackageManifest {CATALOG_NAMESPACE}/{package} does not exist")
+        fail(f"PackageManifest {wanted.namespace}/{package} does not exist (wanted from catalog {wanted}, {wanted_by})")
+    served_by = catalog_of_manifest(manifest)
+    if served_by != wanted:
+        # packageserver answers a GET with the first catalog that has the name: look through them all.
+        same_name = [
+            item
+            for item in cluster.list_namespace(*PACKAGES_API, wanted.namespace)
+            if (item.get("metadata") or {}).get("name") == package
+        ]
+        from_wanted = next((item for item in same_name if catalog_of_manifest(item) == wanted), None)
+        if from_wanted is None:
+            others = ", ".join(sorted({str(catalog_of_manifest(item)) for item in same_name} | {str(served_by)}))
+            fail(
+                f"PackageManifest {package} is served by catalog {others} only, not by catalog {wanted}"
+                f" ({wanted_by}): OLM cannot resolve it from {wanted}"
+            )
+        manifest = from_wanted
     status = manifest.get("status") or {}
     channels = ", ".join(str(channel.get("name")) for channel in status.get("channels") or [])
-    note(f"{package} from {status.get('catalogSource')}: channels {channels or 'none'}")
+    note(f"{package} from catalog {wanted} ({wanted_by}): channels {channels or 'none'}")
+
+
+def catalog_wanted(cluster: Cluster, settings: RunSettings, env: EnvTarget, package: str) -> tuple[Catalog, str]:
+    """The catalog OLM resolves the package from, and who says so: its Subscription, else the chart."""
+    subscriptions = cluster.list_kind(OLM, "subscriptions") if cluster.serves(OLM, "subscriptions") else []
+    subscription = find_subscription(subscriptions, package)
+    if subscription is not None:
+        return catalog_of_subscription(subscription), f"the source of {describe_subscription(subscription)}"
+    chart = chart_operators(settings.charts_dir, env.name)
+    return chart.catalog, f"the source charts/bootstrap-operators installs from ({chart.described})"
 
 
 @check(
@@ -132,7 +191,8 @@ def test_subscription_healthy(cluster: Cluster, package: str) -> None:
     level=BLOCKING,
     remediation="Pin the Subscription to a channel supported on this OpenShift version (see"
     " charts/bootstrap-operators/compatibility.yaml): `oc -n <ns> patch subscription <name> --type"
-    ' merge -p \'{"spec":{"channel":"gitops-1.18"}}\'`. Blocking for prod, WARN elsewhere.',
+    ' merge -p \'{"spec":{"channel":"gitops-1.18"}}\'`. Blocking in a production env (envs[].production in'
+    " charts/argocd-apps/values.yaml), WARN elsewhere.",
 )
 @by_package
 def test_channel_pinned(cluster: Cluster, env: EnvTarget, settings: RunSettings, package: str) -> None:
@@ -141,57 +201,57 @@ def test_channel_pinned(cluster: Cluster, env: EnvTarget, settings: RunSettings,
     subscription = subscription_or_none(cluster, package)
     if subscription is None:
         not_applicable(f"{package} is not installed: bootstrap pins its channel (preflight.operators.chart-channels)")
-    version = openshift_version_or_na(cluster)
     channel = str((subscription.get("spec") or {}).get("channel") or "")
-    note(
-        judge_channel(
-            settings,
-            env,
-            package=package,
-            channel=channel,
-            version=version,
-            where=describe_subscription(subscription),
-        )
+    judgement = judge_channel(
+        settings,
+        package=package,
+        channel=channel,
+        reading=read_openshift_version(cluster),
+        where=describe_subscription(subscription),
     )
+    conclude_channels(env, [judgement])
 
 
 @check(
     "preflight.operators.install-plan-approval",
     level=ADVISORY,
-    remediation="For prod, set installPlanApproval: Manual so operator updates wait for a reviewed"
+    remediation="For a production env, set installPlanApproval: Manual so operator updates wait for a reviewed"
     " InstallPlan (charts/bootstrap-operators value installPlanApproval).",
 )
 @by_package
 def test_install_plan_approval(cluster: Cluster, env: EnvTarget, package: str) -> None:
-    """In prod, an installed operator updates only through approved InstallPlans (approval Manual)."""
+    """In a production env, an installed operator updates only through approved InstallPlans (approval Manual)."""
     subscription = subscription_or_none(cluster, package)
     if subscription is None:
         not_applicable(f"{package} is not installed yet")
     approval = (subscription.get("spec") or {}).get("installPlanApproval") or "Automatic"
-    if env.name in PROD_ENVS and approval != "Manual":
-        fail(f"{describe_subscription(subscription)}: installPlanApproval {approval}; Manual recommended for prod")
+    if env.config.production and approval != "Manual":
+        fail(
+            f"{describe_subscription(subscription)}: installPlanApproval {approval}; Manual recommended for"
+            f" production (env {env.name} is production)"
+        )
     note(f"{describe_subscription(subscription)}: installPlanApproval {approval}")
 
 
 @check(
     "preflight.operators.chart-channels",
     level=BLOCKING,
-    remediation="Set operators.<name>.channel in charts/bootstrap-operators/values.yaml to a channel"
-    " that compatibility.yaml lists for the cluster's OpenShift version.",
+    remediation="Set operators.<name>.channel in charts/bootstrap-operators (values.yaml, or the env's"
+    " values-<env>.yaml that overrides it) to a channel that compatibility.yaml lists for the cluster's"
+    " OpenShift version.",
 )
 def test_chart_channels(cluster: Cluster, env: EnvTarget, settings: RunSettings) -> None:
-    """The channels charts/bootstrap-operators pins are supported on the cluster's OpenShift version."""
-    values_file = settings.charts_dir / "bootstrap-operators" / "values.yaml"
-    if not values_file.is_file():
-        not_applicable(f"{values_file} does not exist yet: nothing pinned to compare")
-    operators = (yaml.safe_load(values_file.read_text(encoding="utf-8")) or {}).get("operators") or {}
-    version = openshift_version_or_na(cluster)
-    notes = []
-    for key, entry in operators.items():
-        package = str((entry or {}).get("package") or key)
-        channel = str((entry or {}).get("channel") or "")
-        where = f"{values_file.name} operators.{key}"
-        notes.append(judge_channel(settings, env, package=package, channel=channel, version=version, where=where))
-    if not notes:
-        fail(f"{values_file} pins no operators (operators: is empty)")
-    note("; ".join(notes))
+    """The channels charts/bootstrap-operators pins for this env (values.yaml with values-common.yaml and
+    values-<env>.yaml merged on top, as helm renders it) are supported on the cluster's OpenShift version."""
+    chart = chart_operators(settings.charts_dir, env.name)
+    if not chart.files:
+        not_applicable(f"{settings.charts_dir / 'bootstrap-operators'} has no values files yet: nothing pinned")
+    if not chart.operators:
+        fail(f"charts/bootstrap-operators ({chart.described}) pins no operators for env {env.name}")
+    reading = read_openshift_version(cluster)
+    judgements = [
+        judge_channel(settings, package=pinned.package, channel=pinned.channel, reading=reading, where=pinned.where)
+        for pinned in chart.operators
+    ]
+    note(f"env {env.name} renders {chart.described}")
+    conclude_channels(env, judgements)
