@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from fixtures.catalog import all_checks
 from tests.conftest import REPO, RunSuite, write_waivers
 
 UMBRELLA = "parity.gitops.umbrella-healthy"
@@ -36,9 +38,18 @@ def test_the_prod_profile_runs_its_markers_on_its_env(run_suite: RunSuite, pytes
 
 
 def test_every_shipped_profile_is_valid(run_suite: RunSuite) -> None:
-    for profile in sorted((REPO / "gates").glob("*.yaml")):
+    """Each profile collects every mandatory check it names (exit 0, never an empty selection)."""
+    functions = {entry.spec.id: entry.spec.function.split(":")[1] for entry in all_checks()}
+    profiles = sorted((REPO / "gates").glob("*.yaml"))
+    assert profiles
+    for profile in profiles:
         run = run_suite("--gate-profile", str(profile), "--collect-only", "-q")
-        assert run.exit_code in (0, 5), f"{profile.name}: {run.output[-2000:]}"
+        assert run.exit_code == 0, f"{profile.name}: {run.output[-2000:]}"
+        collected = [line for line in run.output.splitlines() if "::" in line]
+        mandatory = yaml.safe_load(profile.read_text()).get("mandatory") or []
+        missing = [check_id for check_id in mandatory if not any(f"::{functions[check_id]}[" in c for c in collected)]
+        assert collected, f"{profile.name} collects nothing"
+        assert missing == [], f"{profile.name} does not collect {missing}"
 
 
 def test_a_profile_naming_an_unknown_check_is_a_usage_error(run_suite: RunSuite, tmp_path: Path) -> None:

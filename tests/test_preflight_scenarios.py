@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.catalog import all_checks
 from tests.conftest import REPO, RunSuite
 from tests.test_access_checks import MUTATING_VERBS, REVIEW_RESOURCES
+from tests.verdicts import assert_every_verdict, uncovered
 
 SECRETS = "preflight.secrets.present"
 WORKERS = "preflight.nodes.workers-ready"
@@ -29,6 +29,13 @@ REQUEST_BUDGET = 25  # API requests one full preflight may send (issue target)
 
 @dataclass(frozen=True)
 class Case:
+    """A scenario and an invocation, with the verdict of every check: PASS unless named here.
+
+    ``failing``, ``warning`` and ``others`` name a check ID (every target of it) or one target
+    (`ID[target]`, e.g. `preflight.secrets.present[quay-auth]`); ``others`` maps to N/A, SKIP or
+    NOT-EVALUATED.
+    """
+
     scenario: str
     failing: frozenset[str] = field(default_factory=frozenset)
     warning: frozenset[str] = field(default_factory=frozenset)
@@ -36,14 +43,47 @@ class Case:
     user: str = "admin"
     env: str = "prod"
     base_domain: bool = True
+    others: tuple[tuple[str, str], ...] = ()
+
+    def expected(self) -> dict[str, str]:
+        return {key: "FAIL" for key in self.failing} | {key: "WARN" for key in self.warning} | dict(self.others)
 
 
-def case(scenario: str, failing: set[str] | None = None, warning: set[str] | None = None, **kw: Any) -> Case:
-    return Case(scenario, frozenset(failing or ()), frozenset(warning or ()), **kw)
+def case(
+    scenario: str,
+    failing: set[str] | None = None,
+    warning: set[str] | None = None,
+    others: dict[str, str] | None = None,
+    **kw: Any,
+) -> Case:
+    return Case(
+        scenario, frozenset(failing or ()), frozenset(warning or ()), others=tuple(sorted((others or {}).items())), **kw
+    )
+
+
+GITOPS = "openshift-gitops-operator"
+PIPELINES = "openshift-pipelines-operator-rh"
+# Before bootstrap no operator is installed: there is no Subscription whose channel or approval to judge
+# (the chart's channels are preflight.operators.chart-channels' to judge).
+NOT_INSTALLED = {"preflight.operators.channel-pinned": "N/A", "preflight.operators.install-plan-approval": "N/A"}
+# A plain Kubernetes cluster: no ClusterVersion, Ingress config or OLM APIs to read.
+NOT_OPENSHIFT = {
+    "preflight.cluster.not-upgrading": "N/A",
+    "preflight.cluster.version-available": "N/A",
+    "preflight.ingress.apps-domain": "N/A",
+    "preflight.operators.catalog-ready": "N/A",
+    "preflight.operators.package-available": "N/A",
+    "preflight.operators.subscription-healthy": "N/A",
+    CHART_CHANNELS: "NOT-EVALUATED",  # no cluster version to judge the chart's channels against
+} | {key: "N/A" for key in NOT_INSTALLED}
+
+
+def of(check_id: str, target: str) -> str:
+    return f"{check_id}[{target}]"
 
 
 CASES = {
-    "empty": case("empty", warning={SECRETS}),
+    "empty": case("empty", warning={SECRETS}, others=NOT_INSTALLED),
     "healthy-prod": case("healthy-prod"),
     "healthy-local": case(
         "healthy-local",
@@ -52,30 +92,52 @@ CASES = {
         warning={"preflight.nodes.control-plane-ready"},
     ),
     "reader": case("healthy-prod", {"preflight.access.cluster-admin"}, user="reader"),
-    "no-base-domain": case("empty", {"preflight.ingress.base-domain-known"}, {SECRETS}, base_domain=False),
-    "two-workers": case("two-workers", {WORKERS}, {SECRETS}),
-    "worker-cordoned": case("worker-cordoned", {WORKERS}, {SECRETS}),
-    "no-default-sc": case("no-default-sc", {"preflight.storage.default-class"}, {SECRETS}),
-    "two-default-sc": case("two-default-sc", set(), {"preflight.storage.default-class", SECRETS}),
-    "ocp-4.18": case("ocp-4.18", {"preflight.cluster.openshift-version"}, {SECRETS, CHART_CHANNELS}),
+    "no-base-domain": case(
+        "empty", {"preflight.ingress.base-domain-known"}, {SECRETS}, NOT_INSTALLED, base_domain=False
+    ),
+    "two-workers": case("two-workers", {WORKERS}, {SECRETS}, NOT_INSTALLED),
+    "worker-cordoned": case("worker-cordoned", {WORKERS}, {SECRETS}, NOT_INSTALLED),
+    "no-default-sc": case("no-default-sc", {"preflight.storage.default-class"}, {SECRETS}, NOT_INSTALLED),
+    "two-default-sc": case("two-default-sc", set(), {"preflight.storage.default-class", SECRETS}, NOT_INSTALLED),
+    "ocp-4.18": case("ocp-4.18", {"preflight.cluster.openshift-version"}, {SECRETS, CHART_CHANNELS}, NOT_INSTALLED),
     "upgrading": case("upgrading", set(), {"preflight.cluster.not-upgrading"}),
-    "failing-cv": case("failing-cv", {"preflight.cluster.version-available"}, {SECRETS}),
-    "channel-latest": case("channel-latest", {"preflight.operators.channel-pinned"}),
+    "failing-cv": case("failing-cv", {"preflight.cluster.version-available"}, {SECRETS}, NOT_INSTALLED),
+    "channel-latest": case("channel-latest", {of("preflight.operators.channel-pinned", GITOPS)}),
     # The same unpinned channel outside prod is a WARN, not a blocking failure.
-    "channel-latest-local": case("channel-latest", set(), {"preflight.operators.channel-pinned"}, env="local"),
-    "channel-incompatible": case("channel-incompatible", {"preflight.operators.channel-pinned"}),
+    "channel-latest-local": case(
+        "channel-latest", set(), {of("preflight.operators.channel-pinned", GITOPS)}, env="local"
+    ),
+    "channel-incompatible": case("channel-incompatible", {of("preflight.operators.channel-pinned", PIPELINES)}),
     "ocp-4.20-unlisted": case("ocp-4.20-unlisted", set(), {"preflight.operators.channel-pinned", CHART_CHANNELS}),
-    "csv-failed": case("csv-failed", {"preflight.operators.subscription-healthy"}),
-    "upgrade-pending": case("upgrade-pending", {"preflight.operators.subscription-healthy"}),
-    "catalog-unhealthy": case("catalog-unhealthy", set(), {"preflight.operators.catalog-ready", SECRETS}),
-    "package-missing": case("package-missing", set(), {"preflight.operators.package-available", SECRETS}),
+    "csv-failed": case("csv-failed", {of("preflight.operators.subscription-healthy", GITOPS)}),
+    "upgrade-pending": case("upgrade-pending", {of("preflight.operators.subscription-healthy", PIPELINES)}),
+    "catalog-unhealthy": case(
+        "catalog-unhealthy", set(), {"preflight.operators.catalog-ready", SECRETS}, NOT_INSTALLED
+    ),
+    "package-missing": case(
+        "package-missing", set(), {"preflight.operators.package-available", SECRETS}, NOT_INSTALLED
+    ),
     "approval-automatic": case("approval-automatic", set(), {"preflight.operators.install-plan-approval"}),
-    "no-wildcard-dns": case("no-wildcard-dns", {"preflight.dns.wildcard"}, {SECRETS}),
-    "stale-dns-record": case("stale-dns-record", set(), {"preflight.dns.wildcard-consistent", SECRETS}),
-    "domain-mismatch": case("domain-mismatch", set(), {"preflight.ingress.apps-domain", SECRETS}),
-    "ns-terminating": case("ns-terminating", {"preflight.namespaces.ready"}, {SECRETS}),
-    "secret-wrong-type": case("secret-wrong-type", set(), {SECRETS}),
-    "plain-kubernetes": case("plain-kubernetes", {"preflight.cluster.openshift-version"}, {SECRETS}),
+    "no-wildcard-dns": case(
+        "no-wildcard-dns",
+        {"preflight.dns.wildcard"},
+        {SECRETS},
+        NOT_INSTALLED | {"preflight.dns.wildcard-consistent": "N/A"},  # nothing resolved to compare
+    ),
+    "stale-dns-record": case("stale-dns-record", set(), {"preflight.dns.wildcard-consistent", SECRETS}, NOT_INSTALLED),
+    "domain-mismatch": case("domain-mismatch", set(), {"preflight.ingress.apps-domain", SECRETS}, NOT_INSTALLED),
+    "ns-terminating": case("ns-terminating", {"preflight.namespaces.ready"}, {SECRETS}, NOT_INSTALLED),
+    "secret-wrong-type": case("secret-wrong-type", set(), {of(SECRETS, "quay-auth")}),
+    # {"auths":{}}: the registry secret exists with the right type and key, but holds no credentials.
+    "registry-secret-empty-auths": case("registry-secret-empty-auths", set(), {f"{SECRETS}[quay-auth]"}),
+    # Served by another catalog only: OLM cannot resolve it from redhat-operators, which the chart names.
+    "package-other-catalog": case(
+        "package-other-catalog",
+        set(),
+        {"preflight.operators.package-available[openshift-pipelines-operator-rh]", SECRETS},
+        {"preflight.operators.channel-pinned": "N/A", "preflight.operators.install-plan-approval": "N/A"},
+    ),
+    "plain-kubernetes": case("plain-kubernetes", {"preflight.cluster.openshift-version"}, {SECRETS}, NOT_OPENSHIFT),
 }
 
 # Checks whose failing case needs more than a scenario; each names the test that proves it.
@@ -103,10 +165,9 @@ def test_preflight_scenario(run_suite: RunSuite, name: str) -> None:
         scenario=expected.scenario,
         base_domain=expected.base_domain,
     )
-    assert run.results, run.output
-    assert (non_passing(run, "FAIL"), non_passing(run, "WARN")) == (expected.failing, expected.warning), run.output
-    assert non_passing(run, "ERROR") == set(), run.output
-    assert run.exit_code == (1 if expected.failing else 0), run.output
+    assert_every_verdict(run, expected.expected(), "preflight")
+    not_evaluated = any(v == "NOT-EVALUATED" for v in expected.expected().values())
+    assert run.exit_code == (1 if expected.failing or not_evaluated else 0), run.output
     assert "Traceback" not in run.output
 
 
@@ -193,10 +254,11 @@ def test_reader_runs_every_check_without_denial_or_write(
 
 
 def test_every_preflight_check_has_a_failing_case() -> None:
-    proven = set().union(*(c.failing | c.warning for c in CASES.values()))
-    for check_id, test_path in PROVEN_ELSEWHERE.items():
+    """Each check and each of its targets (secret, package, ...) has a case where it FAILs or WARNs with
+    evidence; ERROR, SKIP, N/A and NOT-EVALUATED prove nothing (the scenario test pins those apart)."""
+    findings = set().union(*(c.failing | c.warning for c in CASES.values()))
+    for test_path in PROVEN_ELSEWHERE.values():
         module, function = test_path.split(":")
         assert callable(getattr(importlib.import_module(module), function, None)), test_path
-        proven.add(check_id)
-    preflight = {entry.spec.id for entry in all_checks() if "preflight" in entry.markers}
-    assert preflight - proven == set(), "preflight checks no case makes fail or warn"
+    missing = uncovered("preflight", findings, PROVEN_ELSEWHERE)
+    assert missing == [], "preflight checks (and targets) no case makes fail or warn"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.checks import BLOCKING, check, fail, not_applicable, note
+from fixtures.checks import BLOCKING, check, fail, not_applicable, not_evaluated, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import (
     GITOPS_NAMESPACE,
@@ -11,13 +11,15 @@ from fixtures.conventions import (
     RequiredSecret,
     require_secret,
 )
-from fixtures.openshift import name_of, namespace_of, running_version
+from fixtures.openshift import name_of, namespace_of
 from fixtures.operators import (
+    OPENSHIFT_VERSION_CHECK,
     OPERATOR_PACKAGES,
     ChannelFinding,
     describe_subscription,
     find_subscription,
     installed_problems,
+    read_openshift_version,
 )
 from fixtures.parity_exceptions import EXCEPTIONS_FILE, PRESENCE, Difference, load_exceptions, undeclared
 from fixtures.plugin import SETTINGS, EnvTarget, RunSettings
@@ -44,14 +46,27 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
     installed = (subscription.get("status") or {}).get("installedCSV")
     csv = cluster.read(OLM, "clusterserviceversions", installed, namespace_of(subscription)) if installed else None
     problems = installed_problems(subscription, csv)
-    running = running_version(cluster)
+    reading = read_openshift_version(cluster)
     channel = str((subscription.get("spec") or {}).get("channel") or "")
-    if running is not None:
-        finding = settings.compatibility().judge(package, channel, running.minor_line)
+    table = settings.compatibility()
+    unjudged = ""
+    if reading.version is not None:
+        finding = table.judge(package, channel, reading.version.minor_line)
         if finding is not ChannelFinding.COMPATIBLE:
-            problems.append(f"channel {channel or '(default)'} is {finding.value} on OpenShift {running.minor_line}")
+            problems.append(
+                f"channel {channel or '(default)'} is {finding.value} on OpenShift {reading.version.minor_line}"
+            )
+    elif table.judge(package, channel, "") is ChannelFinding.UNPINNED:
+        problems.append(f"channel {channel or '(default)'} is unpinned")  # whatever the version
+    else:
+        unjudged = f"channel {channel} not judged: the OpenShift version is unknown ({reading.unknown_because})"
     if problems:
-        fail(f"{describe_subscription(subscription)}: " + "; ".join(problems))
+        fail(f"{describe_subscription(subscription)}: " + "; ".join([*problems, unjudged] if unjudged else problems))
+    if unjudged:
+        not_evaluated(
+            f"{describe_subscription(subscription)}: CSV {installed} Succeeded, but {unjudged}",
+            root_cause=OPENSHIFT_VERSION_CHECK,
+        )
     note(f"{describe_subscription(subscription)}: CSV {installed} Succeeded")
 
 
@@ -86,6 +101,7 @@ def components(cluster: Cluster, env: EnvTarget) -> set[tuple[str, str, str]]:
     level=BLOCKING,
     remediation="Bring the env that lacks the component to parity (its umbrella renders the same charts), or"
     " declare the difference with a reason in charts/parity-exceptions.yaml.",
+    min_envs=2,
 )
 def test_envs_run_the_same_components(request: pytest.FixtureRequest) -> None:
     """With several --env, every env runs the same nested apps, routes and pipelines, unless declared."""
@@ -93,6 +109,19 @@ def test_envs_run_the_same_components(request: pytest.FixtureRequest) -> None:
     if len(settings.envs) < 2:
         not_applicable("one env only: pass --env local --env prod to compare envs")
     per_env = {env.name: components(settings.pool.cluster(env.target), env) for env in settings.envs}
+    empty = [env for env in settings.envs if not per_env[env.name]]
+    if empty:
+        # Nothing read is nothing compared: two empty envs "agree", and that is no parity.
+        looked_for = "; ".join(
+            f"env {env.name}: no Application labelled bitiq.io/env={env.name} in {GITOPS_NAMESPACE}, no Route in"
+            f" {env.config.app_namespace}, no Pipeline in {PIPELINES_NAMESPACE}"
+            for env in empty
+        )
+        others = ", ".join(f"{name} has {len(found)}" for name, found in per_env.items() if found)
+        not_evaluated(
+            f"no components found in env {', '.join(env.name for env in empty)} ({looked_for})"
+            f"{'; ' + others if others else ''}: nothing to compare (is it bootstrapped, is it the right cluster?)"
+        )
     everything = set().union(*per_env.values())
     found = [
         Difference(
