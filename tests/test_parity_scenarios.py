@@ -32,7 +32,7 @@ CASES: dict[str, set[str]] = {
     "write-back-stale": {"parity.imageupdater.write-back"},
     "annotations-drifted": {"parity.imageupdater.annotations"},
     "secret-missing": {"parity.secrets.present[quay-auth]", "parity.tekton.registry-secret-linked"},
-    "registry-secret-empty-auths": {"parity.secrets.present[quay-auth]"},
+    "registry-secret-empty-auths": {"parity.secrets.present[quay-auth]", "parity.tekton.registry-secret-linked"},
     "upgrade-pending": {"parity.operators.installed[openshift-pipelines-operator-rh]"},
     "channel-latest": {"parity.operators.installed[openshift-gitops-operator]"},
     "image-list-partial": {"parity.imageupdater.write-back", "parity.imageupdater.annotations"},

@@ -6,7 +6,12 @@ import pytest
 
 from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
 from fixtures.cluster import Cluster
-from fixtures.conventions import PIPELINE, PIPELINE_SERVICE_ACCOUNT, PIPELINES_NAMESPACE
+from fixtures.conventions import (
+    PIPELINE,
+    PIPELINE_SERVICE_ACCOUNT,
+    PIPELINES_NAMESPACE,
+    registry_credential_problems,
+)
 from fixtures.openshift import condition, describe_condition, name_of
 from fixtures.registry import ImageRef, RegistryClient
 
@@ -139,12 +144,16 @@ def test_registry_secret_linked(cluster: Cluster) -> None:
         fail(f"ServiceAccount {PIPELINES_NAMESPACE}/{PIPELINE_SERVICE_ACCOUNT} does not exist")
     linked = {str(ref.get("name")) for ref in (account.get("secrets") or []) + (account.get("imagePullSecrets") or [])}
     secrets = {name_of(secret): secret for secret in cluster.list_namespace("", "secrets", PIPELINES_NAMESPACE)}
-    usable = [
+    docker_configs = [
         name for name in sorted(linked) if (secrets.get(name) or {}).get("type") == "kubernetes.io/dockerconfigjson"
     ]
+    # A linked secret with `{"auths":{}}` pushes nothing: judged by its structure, never its values.
+    empty = {name: registry_credential_problems(secrets[name]) for name in docker_configs}
+    usable = [name for name in docker_configs if not empty[name]]
     if not usable:
+        why = "; ".join(f"{name}: {', '.join(problems)}" for name, problems in empty.items() if problems)
         fail(
             f"ServiceAccount {PIPELINE_SERVICE_ACCOUNT} links {', '.join(sorted(linked)) or 'no secret'};"
-            " none is an existing dockerconfigjson secret"
+            " none is an existing dockerconfigjson secret with registry credentials" + (f" ({why})" if why else "")
         )
     note(f"ServiceAccount {PIPELINE_SERVICE_ACCOUNT} links {', '.join(usable)}")
