@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +132,46 @@ def test_dead_cluster_is_one_failure_and_a_list(run_suite: RunSuite, sandbox: Sa
     assert run.exit_code == 1
     assert run.output.count("refused the connection") <= 2, "one finding, not one per check"
     assert "Traceback" not in run.output
+
+
+@pytest.mark.parametrize("marker", ["preflight", "parity"])
+def test_expired_token_is_one_failure_and_a_list(
+    run_suite: RunSuite, sandbox: Sandbox, tmp_path: Path, pytester: pytest.Pytester, marker: str
+) -> None:
+    """Rejected credentials: preflight.access.logged-in FAILs, every check that needed a read is NOT-EVALUATED
+    pointing at it, and both reports show the verdict in its own colour."""
+    kubeconfig = yaml.safe_load(sandbox.kubeconfig("reader").read_text())
+    kubeconfig["users"][0]["user"]["token"] = "expired-token-0000"  # noqa: S105 - a deliberately wrong token
+    forged = tmp_path / "kubeconfig"
+    forged.write_text(yaml.safe_dump(kubeconfig))
+    report = tmp_path / "report.html"
+    run = run_suite(
+        "-m",
+        marker,
+        "--env",
+        "prod",
+        "--kubeconfig",
+        str(forged),
+        "--html",
+        str(report),
+        "--self-contained-html",
+        user=None,
+        scenario="healthy-prod",
+    )
+    assert run.ids("FAIL") == {"preflight.access.logged-in"}, run.output[-3000:]
+    unevaluated = [r for r in run.results if r["verdict"] == "NOT-EVALUATED"]
+    assert {r["root_cause"] for r in unevaluated} == {"preflight.access.logged-in"}, run.output[-3000:]
+    passing = {r["id"] for r in run.results if r["verdict"] == "PASS"}
+    assert passing <= DNS_ONLY_CHECKS | {"preflight.access.api-reachable"}, passing
+    assert run.output.count("401") <= 3, "one finding, not one per check"
+    assert "expired-token-0000" not in run.output
+    assert run.exit_code == 1
+    parity_page = (pytester.path / "reports" / "parity.html").read_text()
+    assert "<td class=unevaluated>" in parity_page
+    html = report.read_text()
+    # pytest-html keeps each row as escaped HTML in its data: the verdict cell carries its colour.
+    assert re.search(r"background:#ede7f6;font-weight:600[^A-Z]{0,20}NOT-EVALUATED", html), "no NOT-EVALUATED cell"
+    assert "expired-token-0000" not in html
 
 
 def test_advisory_check_against_a_dead_cluster_is_not_a_pass(run_suite: RunSuite, sandbox: Sandbox) -> None:

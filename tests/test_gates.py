@@ -93,6 +93,43 @@ def test_a_contradicting_marker_or_env_is_a_usage_error(run_suite: RunSuite) -> 
     assert "gate profile prod judges env prod, not local" in run.output
 
 
+CHANNEL_PINNED = "preflight.operators.channel-pinned"
+
+
+def test_without_a_profile_a_blocking_check_that_did_not_evaluate_fails_the_gate(
+    run_suite: RunSuite, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Before bootstrap channel-pinned is N/A (no Subscription): the run exits 0, but gate.json cannot pass."""
+    run = run_suite("-m", "preflight", "--env", "prod", scenario="empty")
+    assert run.exit_code == 0, run.output[-3000:]
+    gate = gate_of(pytester)
+    assert gate["verdict"] == "fail", gate
+    assert {(entry["id"], entry["verdict"]) for entry in gate["unevaluated"]} == {(CHANNEL_PINNED, "N/A")}
+    assert "blocking check(s) SKIP or N/A" in gate["reason"]
+    assert f"{CHANNEL_PINNED}[prod-openshift-gitops-operator] N/A (not evaluated)" in run.output
+    # A waiver says otherwise, and gate.json says what it tolerated.
+    waivers = write_waivers(tmp_path, "2999-12-31", check=CHANNEL_PINNED)
+    run = run_suite("-m", "preflight", "--env", "prod", "--waivers", str(waivers))
+    gate = gate_of(pytester)
+    assert (gate["verdict"], gate["unevaluated"]) == ("pass", []), gate
+    assert {entry["id"] for entry in gate["tolerated_unevaluated"]} == {CHANNEL_PINNED}
+
+
+def test_the_preflight_profile_passes_a_cluster_ready_to_bootstrap(
+    run_suite: RunSuite, pytester: pytest.Pytester
+) -> None:
+    profile = str(REPO / "gates" / "preflight.yaml")
+    run = run_suite("--gate-profile", profile, scenario="empty")
+    assert run.exit_code == 0, run.output[-3000:]
+    gate = gate_of(pytester)
+    assert (gate["verdict"], gate["mandatory_unmet"], gate["unevaluated"]) == ("pass", [], []), gate
+    assert {entry["id"] for entry in gate["tolerated_unevaluated"]} == {CHANNEL_PINNED}
+    assert gate["reason"] == "pass: every mandatory check of profile preflight was evaluated and held"
+    run = run_suite("--gate-profile", profile, scenario="two-workers")
+    assert run.exit_code == 1
+    assert "preflight.nodes.workers-ready" in {entry["id"] for entry in gate_of(pytester)["blocking_failures"]}
+
+
 def test_a_mandatory_check_that_did_not_run_fails_the_gate(run_suite: RunSuite, pytester: pytest.Pytester) -> None:
     profile = str(REPO / "gates" / "prod.yaml")
     run = run_suite("--gate-profile", profile, "--skip-check", UMBRELLA, scenario="healthy-prod")
