@@ -26,7 +26,7 @@ DNS_ONLY_CHECKS = {
     "parity.routes.dns",
 }
 MUTATING_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
-REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews"}
+REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews"}
 
 
 def access_verdicts(run: Any) -> dict[str, str]:

@@ -36,7 +36,7 @@ SELECTION = ("-m", "preflight or parity", "--env", ENV)
 NOT_ADMIN = "preflight.access.cluster-admin"
 DENIAL = re.compile(r"\b403\b|forbidden", re.IGNORECASE)
 READ_VERBS = {"get", "list", "watch"}
-REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews"}
+REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "subjectaccessreviews"}
 MULTI_ENV_ONLY = ("tekton.dev", "pipelines", "")
 RBAC_SETTLE_SECONDS = 10.0  # the authorizer sees new bindings through its informers, within milliseconds
 

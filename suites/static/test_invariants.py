@@ -29,7 +29,8 @@ RUNNER_CHART = "conformance-runner"
 READ_VERBS = frozenset({"get", "list", "watch"})
 # The only requests besides reads the suite sends: reviews, which ask a question and store nothing.
 SELF_REVIEW_GROUPS = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
-SELF_REVIEW_RESOURCES = frozenset({"selfsubjectreviews", "selfsubjectaccessreviews"})
+# Review APIs change nothing: who am I, may I, may this ServiceAccount (asked, never tried).
+SELF_REVIEW_RESOURCES = frozenset({"selfsubjectreviews", "selfsubjectaccessreviews", "subjectaccessreviews"})
 
 
 def chart_named(settings: RunSettings, chart_name: str) -> Chart:
@@ -362,7 +363,8 @@ def describe_rule(rule: dict[str, Any]) -> str:
     "static.runner.read-only-rbac",
     level=BLOCKING,
     remediation="The in-cluster runner only reads: grant get/list/watch on named API groups and resources"
-    " (create only on selfsubjectreviews and selfsubjectaccessreviews), no wildcards, and bind only the roles"
+    " (create only on selfsubjectreviews, selfsubjectaccessreviews and subjectaccessreviews), no wildcards,"
+    " and bind only the roles"
     " the chart renders (charts/conformance-runner/templates/rbac.yaml).",
 )
 def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
