@@ -30,8 +30,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv with the suite and its dev tools
 
 .PHONY: tools
-tools: ## build the pinned kube-apiserver, etcd, helm and actionlint into .tools/bin (cached per machine)
-	scripts/install-tools.sh etcd kube-apiserver helm actionlint
+tools: ## build the pinned kube-apiserver, etcd, helm, actionlint and helm-unittest into .tools/bin (cached per machine)
+	scripts/install-tools.sh etcd kube-apiserver helm actionlint helm-unittest
 
 # Debian packages whose servers the sandbox starts (command -> package).
 SYSTEM_TOOLS := dnsmasq:dnsmasq-base nginx:nginx-light docker-registry:docker-registry git:git \
@@ -56,6 +56,10 @@ lint: venv tools ## ruff, mypy --strict on fixtures/, helm lint of every chart, 
 	$(VENV)/bin/mypy
 	for chart in charts/*/; do .tools/bin/helm lint --strict --quiet "$$chart" >/dev/null || { .tools/bin/helm lint --strict "$$chart"; exit 1; }; done
 	.tools/bin/actionlint .github/workflows/*.yaml
+
+.PHONY: hu
+hu: tools ## chart unit tests (helm-unittest) of every chart
+	for chart in charts/*/; do HELM_PLUGINS=.tools/helm-plugins .tools/bin/helm unittest --strict "$$chart"; done
 
 .PHONY: template
 template: venv tools ## render every chart for every env into build/rendered/<env>/<chart>.yaml
@@ -82,7 +86,7 @@ selftest: venv tools system-deps ## run the self-tests (the suite against the re
 	scripts/run-pytest.sh $(PYTEST) tests -p no:cacheprovider -n $(SELFTEST_WORKERS) $(ARGS)
 
 .PHONY: test
-test: venv tools system-deps lint selftest ## everything CI runs: install, build tools, lint, self-tests
+test: venv tools system-deps lint hu selftest ## everything CI runs: install, build tools, lint, self-tests
 
 .PHONY: preflight
 preflight: venv ## pytest -m preflight against the current kube context (ENV=prod BASE_DOMAIN=...)

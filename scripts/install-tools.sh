@@ -12,9 +12,11 @@ KUBE_VERSION="${KUBE_VERSION:-v1.32.13}"    # OCP 4.19 is Kubernetes 1.32
 ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.7}"
+HELM_UNITTEST_VERSION="${HELM_UNITTEST_VERSION:-v1.1.2}"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_bin="${repo_root}/.tools/bin"
+helm_plugins="${repo_root}/.tools/helm-plugins"   # HELM_PLUGINS for `make hu`
 cache_root="${BITIQ_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bitiq-conformance}"
 mkdir -p "$tools_bin" "$cache_root/bin" "$cache_root/src"
 
@@ -143,6 +145,59 @@ install_go_package() {
   log "$name $version: built in $((SECONDS - started)) s"
 }
 
+# helm-unittest, the chart unit-test helm plugin. `go install` refuses it (its go.mod replaces
+# github.com/vmware-labs/yaml-jsonpath), so a wrapper module repeats that replace. The binary
+# prints no version, so only the versioned cache file is trusted. The plugin directory
+# .tools/helm-plugins/unittest holds plugin.yaml (Helm 3 plugin format, as upstream's) and a
+# link to the binary; run it as `HELM_PLUGINS=.tools/helm-plugins helm unittest CHART`.
+install_helm_unittest() {
+  local version="$HELM_UNITTEST_VERSION" name=helm-unittest
+  local binary="$cache_root/bin/${name}-${version}" dir="$cache_root/src/${name}-${version}"
+  if [ -x "$binary" ]; then
+    ln -sfn "$binary" "$tools_bin/$name"
+    log "$name $version: using $binary"
+  else
+    local go_version; go_version="$(go env GOVERSION)"   # "go1.26.8"
+    if ! printf '%s\n' "go1.26.0" "$go_version" | sort -V -C; then
+      log "$name $version: needs Go >= 1.26 (its go.mod says so; GOTOOLCHAIN=local), found $go_version"
+      exit 1
+    fi
+    mkdir -p "$dir"
+    # A `tool` directive (Go >= 1.24) keeps the upstream main package required through
+    # `go mod tidy`; helm-unittest v1.1.2 itself needs Go >= 1.26.
+    {
+      echo "module bitiq.local/helm-unittest"
+      echo
+      echo "go 1.26.0"
+      echo
+      echo "tool github.com/helm-unittest/helm-unittest/cmd/helm-unittest"
+      echo
+      echo "require github.com/helm-unittest/helm-unittest ${version}"
+      echo
+      echo "replace github.com/vmware-labs/yaml-jsonpath v0.3.2 => github.com/helm-unittest/yaml-jsonpath v0.4.0"
+    } >"$dir/go.mod"
+    local started=$SECONDS
+    log "$name $version: building from the Go module proxy (first time only; about a minute)"
+    (cd "$dir" && go mod tidy >/dev/null && \
+       go build -trimpath -ldflags "-s -w" -o "${binary}.tmp" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
+    mv "${binary}.tmp" "$binary"
+    ln -sfn "$binary" "$tools_bin/$name"
+    log "$name $version: built in $((SECONDS - started)) s"
+  fi
+  local plugin_dir="$helm_plugins/unittest"
+  mkdir -p "$plugin_dir"
+  ln -sfn "$binary" "$plugin_dir/untt"
+  cat >"$plugin_dir/plugin.yaml" <<YAML
+name: "unittest"
+version: "${version#v}"
+usage: "unittest for helm charts"
+description: "Unit test for helm chart in YAML with ease to keep your chart functional and robust."
+ignoreFlags: false
+platformCommand:
+  - command: "\$HELM_PLUGIN_DIR/untt"
+YAML
+}
+
 if ! command -v go >/dev/null 2>&1; then
   log "Go is required to build the pinned tools; install Go >= 1.23 and run again"
   exit 1
@@ -158,6 +213,7 @@ for tool in "${wanted[@]}"; do
     helm) install_go_package helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
             "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" ;;
     actionlint) install_go_package actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
-    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint)"; exit 2 ;;
+    helm-unittest) install_helm_unittest ;;
+    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest)"; exit 2 ;;
   esac
 done
