@@ -29,6 +29,7 @@ from fixtures.operators import OPENSHIFT_VERSION_CHECK
 from fixtures.sandbox import Sandbox
 from fixtures.sandbox.scenarios import load
 from tests.conftest import REPO, RunSuite, SuiteRun
+from tests.test_parity_scenarios import compare_envs
 
 CHART_CHANNELS = "preflight.operators.chart-channels"
 CHANNEL_PINNED = "preflight.operators.channel-pinned"
@@ -178,21 +179,7 @@ def test_envs_read_the_production_flag(tmp_path: Path) -> None:
 
 def test_empty_envs_are_not_evaluated_rather_than_equal(run_suite: RunSuite, sandbox: Sandbox) -> None:
     kubeconfig = sandbox.kubeconfig("admin")
-    run = run_suite(
-        "-m",
-        "parity",
-        "--env",
-        "local",
-        "--env",
-        "prod",
-        "-k",
-        "same_components",
-        "--env-kubeconfig",
-        f"local={kubeconfig}",
-        "--env-kubeconfig",
-        f"prod={kubeconfig}",
-        scenario="empty",
-    )
+    run = run_suite(*compare_envs(kubeconfig, kubeconfig), scenario="empty")
     record = run.record(SAME_COMPONENTS)
     assert record["verdict"] == NOT_EVALUATED, run.output[-3000:]
     assert "no components found in env local, prod" in record["evidence"]

@@ -92,38 +92,18 @@ def test_path_options_work_from_outside_the_checkout(pytester: pytest.Pytester, 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     pytester.chdir()
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "static",
-        "-k",
-        "values_schema",
-        "--report-dir",
-        str(elsewhere),
-        "--charts-dir",
-        str(REPO / "charts"),
-        str(REPO / "suites"),
-        timeout=120,
-    )
-    output = "\n".join(result.outlines + result.errlines)
-    assert result.ret == 0, output
-    assert "cannot read the environment list" not in output
-    assert (elsewhere / "results.json").is_file()
-    # The default charts are this checkout's, whatever the rootdir.
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "static",
-        "-k",
-        "values_schema",
-        "--report-dir",
-        str(elsewhere),
-        str(REPO / "suites"),
-        timeout=120,
-    )
-    assert result.ret == 0, "\n".join(result.outlines + result.errlines)
+    # With --charts-dir, then without it: the default charts are this checkout's, whatever the rootdir.
+    for charts in (["--charts-dir", str(REPO / "charts")], []):
+        result = pytester.runpytest_subprocess(
+            *("-p", "no:cacheprovider", "-m", "static", "-k", "values_schema", "--report-dir", str(elsewhere)),
+            *charts,
+            str(REPO / "suites"),
+            timeout=120,
+        )
+        output = "\n".join(result.outlines + result.errlines)
+        assert result.ret == 0, output
+        assert "cannot read the environment list" not in output
+        assert (elsewhere / "results.json").is_file()
 
 
 @pytest.mark.parametrize(

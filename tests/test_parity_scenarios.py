@@ -15,6 +15,9 @@ from tests.verdicts import assert_every_verdict, uncovered
 
 CASES: dict[str, set[str]] = {
     "healthy-prod": set(),
+    "argocd-namespace-unlabelled": {"parity.platform.argocd-may-deploy"},
+    "pipeline-scc-unbound": {"parity.platform.pipeline-scc"},
+    "eventlistener-cluster-read-unbound": {"parity.platform.eventlistener-cluster-read"},
     "umbrella-degraded": {"parity.gitops.umbrella-healthy"},
     "umbrella-stale": {"parity.gitops.umbrella-healthy"},
     "nested-app-missing": {"parity.gitops.nested-apps-healthy[ci-pipelines]", "parity.gitops.umbrella-healthy"},
@@ -33,7 +36,8 @@ CASES: dict[str, set[str]] = {
     "annotations-drifted": {"parity.imageupdater.annotations"},
     "secret-missing": {"parity.secrets.present[quay-auth]", "parity.tekton.registry-secret-linked"},
     "registry-secret-empty-auths": {"parity.secrets.present[quay-auth]", "parity.tekton.registry-secret-linked"},
-    "upgrade-pending": {"parity.operators.installed[openshift-pipelines-operator-rh]"},
+    "upgrade-pending": set(),  # an upgrade waiting for Manual approval, the installed CSV Succeeded: PASS
+    "first-install-pending": {"parity.operators.installed[openshift-pipelines-operator-rh]"},
     "channel-latest": {"parity.operators.installed[openshift-gitops-operator]"},
     "image-list-partial": {"parity.imageupdater.write-back", "parity.imageupdater.annotations"},
     "image-list-missing": {"parity.imageupdater.write-back", "parity.imageupdater.annotations"},
@@ -48,6 +52,8 @@ CASES: dict[str, set[str]] = {
         "parity.secrets.present[argocd-image-updater-secret]",
         "parity.secrets.present[github-webhook-secret]",
     },
+    "imageupdater-git-creds-missing": {"parity.imageupdater.git-credentials"},
+    "imageupdater-role-lacks-git-creds": {"parity.imageupdater.git-credentials"},
 }
 # Verdicts other than PASS and FAIL a scenario pins (by check ID, or `ID[target]`).
 OTHERS: dict[str, dict[str, str]] = {}
@@ -114,21 +120,16 @@ def test_convergence_wait_reports_its_wait(run_suite: RunSuite) -> None:
     assert "waited" in evidence
 
 
-def test_envs_compared_across_clusters(run_suite: RunSuite, sandbox: Sandbox, sandbox_local: Sandbox) -> None:
-    args = [
-        "-m",
-        "parity",
-        "--env",
-        "local",
-        "--env",
-        "prod",
-        "-k",
-        "same_components",
-        "--env-kubeconfig",
-        f"local={sandbox_local.kubeconfig('admin')}",
-        "--env-kubeconfig",
-        f"prod={sandbox.kubeconfig('admin')}",
+def compare_envs(local_kubeconfig: object, prod_kubeconfig: object) -> list[str]:
+    """The arguments of a parity run comparing the components of local and prod, each on its own cluster."""
+    return [
+        *("-m", "parity", "--env", "local", "--env", "prod", "-k", "same_components"),
+        *("--env-kubeconfig", f"local={local_kubeconfig}", "--env-kubeconfig", f"prod={prod_kubeconfig}"),
     ]
+
+
+def test_envs_compared_across_clusters(run_suite: RunSuite, sandbox: Sandbox, sandbox_local: Sandbox) -> None:
+    args = compare_envs(sandbox_local.kubeconfig("admin"), sandbox.kubeconfig("admin"))
     run = run_suite(*args, scenario="nested-app-missing")
     record = run.record("parity.envs.same-components")
     assert record["verdict"] == "FAIL", run.output[-3000:]

@@ -110,7 +110,20 @@ CASES = {
     "channel-incompatible": case("channel-incompatible", {of("preflight.operators.channel-pinned", PIPELINES)}),
     "ocp-4.20-unlisted": case("ocp-4.20-unlisted", set(), {"preflight.operators.channel-pinned", CHART_CHANNELS}),
     "csv-failed": case("csv-failed", {of("preflight.operators.subscription-healthy", GITOPS)}),
-    "upgrade-pending": case("upgrade-pending", {of("preflight.operators.subscription-healthy", PIPELINES)}),
+    # An upgrade waiting for Manual approval while the installed CSV Succeeded: what Manual approval is for.
+    "upgrade-pending": case("upgrade-pending"),
+    # The first InstallPlan of a Manual Subscription never approved: nothing installed (bootstrap approves it).
+    "first-install-pending": case("first-install-pending", {of("preflight.operators.subscription-healthy", PIPELINES)}),
+    # A cluster mirrored with oc-mirror: no redhat-operators; its catalog is named by --catalog-source.
+    "catalog-mirrored": case(
+        "catalog-mirrored",
+        set(),
+        {"preflight.operators.catalog-ready", "preflight.operators.package-available", SECRETS},
+        NOT_INSTALLED,
+    ),
+    "catalog-mirrored-named": case(
+        "catalog-mirrored", set(), {SECRETS}, NOT_INSTALLED, args=("--catalog-source", "cs-redhat-operator-index-v4-19")
+    ),
     "catalog-unhealthy": case(
         "catalog-unhealthy", set(), {"preflight.operators.catalog-ready", SECRETS}, NOT_INSTALLED
     ),

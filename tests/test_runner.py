@@ -50,6 +50,8 @@ class Runner:
     cluster_role: dict[str, Any]
     kubeconfig: Path
     granted: frozenset[tuple[str, str, str]]  # (api group, resource, namespace or "") of every rule
+    # A grant limited to resourceNames (Secrets): one of its names, which a review must name to be allowed.
+    named: dict[tuple[str, str, str], str]
 
     @property
     def username(self) -> str:
@@ -81,10 +83,26 @@ def granted_by(roles: list[dict[str, Any]]) -> frozenset[tuple[str, str, str]]:
     )
 
 
+def named_grants(roles: list[dict[str, Any]]) -> dict[tuple[str, str, str], str]:
+    return {
+        (group, resource, str(role["metadata"].get("namespace", "")) if role["kind"] == "Role" else ""): str(
+            rule["resourceNames"][0]
+        )
+        for role in roles
+        for rule in role.get("rules") or []
+        if rule.get("resourceNames")
+        for group in rule.get("apiGroups") or []
+        for resource in rule.get("resources") or []
+    }
+
+
 def allowed(admin: KubeTransport, runner: Runner, group: str, resource: str, namespace: str) -> bool:
-    """A SubjectAccessReview for the ServiceAccount, asked as admin: waiting costs the runner no request."""
-    verb = "create" if resource in REVIEW_RESOURCES else "list"
+    """A SubjectAccessReview for the ServiceAccount, asked as admin: waiting costs the runner no request.
+    A grant limited to names (Secrets: get only) is asked with one of its names."""
+    name = runner.named.get((group, resource, namespace), "")
+    verb = "create" if resource in REVIEW_RESOURCES else "get" if name else "list"
     attributes = {"verb": verb, "group": group, "resource": resource} | ({"namespace": namespace} if namespace else {})
+    attributes |= {"name": name} if name else {}
     review = admin.request(
         "POST",
         "/apis/authorization.k8s.io/v1/subjectaccessreviews",
@@ -150,6 +168,7 @@ def apply_rbac(sandbox: Sandbox, kubeconfig: Path) -> Runner:
             cluster_role=next(obj for obj in rbac if obj["kind"] == "ClusterRole"),
             kubeconfig=sandbox.write_kubeconfig(kubeconfig, account["name"], token_request["status"]["token"]),
             granted=granted_by([obj for obj in rbac if obj["kind"] in ("Role", "ClusterRole")]),
+            named=named_grants([obj for obj in rbac if obj["kind"] in ("Role", "ClusterRole")]),
         )
         wait_for_rbac(admin, found, lambda *_: True)
     return found
@@ -214,6 +233,11 @@ def test_runner_reads_what_admin_reads(
     assert writes == []
     refused = [f"{e['verb']} {e['requestURI']}" for e in sent if (e.get("responseStatus") or {}).get("code") == 403]
     assert refused == []
+    # Secrets are read by name, one GET each, never listed (the Roles grant get on exactly those names).
+    secret_reads = [e for e in sent if (e.get("objectRef") or {}).get("resource") == "secrets"]
+    assert secret_reads, "the runner read no Secret"
+    assert {event["verb"] for event in secret_reads} == {"get"}
+    assert all((event.get("objectRef") or {}).get("name") for event in secret_reads)
     # Same reads as admin, request for request: no fallback path taken for want of a permission. (A 429 while
     # the restarted API server fills its caches is retried by the client, for either identity.)
     assert answered(sent) == answered(requests_of(events, "admin"))

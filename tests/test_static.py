@@ -37,6 +37,59 @@ def set_in(document: dict, dotted: str, value: object) -> None:  # type: ignore[
 
 
 MUTATIONS: dict[str, tuple[str, Mutation]] = {
+    "appset-overwrites-sync-policy": (
+        "static.gitops.sync-pausable",
+        lambda charts: replace_text(
+            charts / "argocd-apps/templates/applicationset.yaml",
+            "        - /spec/syncPolicy",
+            "        - /metadata/labels",
+        ),
+    ),
+    "app-namespace-unlabelled": (
+        "static.gitops.managed-namespaces",
+        lambda charts: replace_text(
+            charts / "bitiq-umbrella/templates/namespace.yaml",
+            "argocd.argoproj.io/managed-by: {{ .Values.argocdNamespace }}",
+            "",
+        ),
+    ),
+    "imageupdater-write-back-repocreds": (
+        "static.imageupdater.git-credentials",
+        lambda charts: replace_text(
+            charts / "bitiq-umbrella/templates/applications.yaml",
+            "write-back-method: git:secret:{{ .Values.argocdNamespace }}/image-updater-git-creds",
+            "write-back-method: git",
+        ),
+    ),
+    "imageupdater-role-lacks-git-creds": (
+        "static.imageupdater.git-credentials",
+        lambda charts: edit_yaml(
+            charts / "image-updater/values.yaml", lambda v: set_in(v, "gitCredentialsSecret", "other-git-creds")
+        ),
+    ),
+    "runner-lists-secrets": (
+        "static.runner.read-only-rbac",
+        lambda charts: replace_text(
+            charts / "conformance-runner/templates/rbac.yaml",
+            '"resourceNames" $names "verbs" (list "get")',
+            '"resourceNames" $names "verbs" (list "get" "list")',
+        ),
+    ),
+    "runner-secrets-unnamed": (
+        "static.runner.read-only-rbac",
+        lambda charts: replace_text(
+            charts / "conformance-runner/templates/rbac.yaml",
+            '(list "secrets") "resourceNames" $names "verbs"',
+            '(list "secrets") "verbs"',
+        ),
+    ),
+    "runner-secret-names-drift": (
+        "static.runner.read-only-rbac",
+        lambda charts: edit_yaml(
+            charts / "conformance-runner/values.yaml",
+            lambda v: set_in(v, "secretNames.openshift-gitops", ["argocd-initial-admin-secret"]),
+        ),
+    ),
     "channel-latest": (
         "static.operators.channels-pinned",
         lambda charts: edit_yaml(
@@ -189,6 +242,12 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
 
 # What the evidence of a mutation's failure must say: the object and the JSON path of the bad field.
 EVIDENCE: dict[str, tuple[str, ...]] = {
+    "app-namespace-unlabelled": ("chart bitiq-sample-app, env prod, app bitiq-sample-app-prod", "namespace bitiq-prod"),
+    "imageupdater-write-back-repocreds": ("write-back-method git:", "repository credentials"),
+    "imageupdater-role-lacks-git-creds": ("may get Secret image-updater-git-creds",),
+    "runner-lists-secrets": ("secrets with list",),
+    "runner-secrets-unnamed": ("secrets without resourceNames",),
+    "runner-secret-names-drift": ("grants openshift-gitops/argocd-initial-admin-secret it never reads", "lacks"),
     "unknown-field": ("Service bitiq-", "spec.selectr: unknown field"),
     "route-tls-misspelled": ("bitiq-sample-app (", "Route bitiq-", "spec.tsl: unknown field"),
     "application-destination-misspelled": (

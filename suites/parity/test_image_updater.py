@@ -9,8 +9,17 @@ import pytest
 import yaml
 
 from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
-from fixtures.cluster import Cluster
-from fixtures.conventions import DETERMINISTIC_TAG_PATTERN, GITOPS_NAMESPACE, IMAGE_UPDATER_PREFIX, SAMPLE_APP
+from fixtures.cluster import Cluster, service_account_user
+from fixtures.conventions import (
+    DETERMINISTIC_TAG_PATTERN,
+    GIT_CREDENTIAL_KEYS,
+    GITOPS_NAMESPACE,
+    IMAGE_UPDATER_NAMESPACE,
+    IMAGE_UPDATER_PREFIX,
+    IMAGE_UPDATER_SERVICE_ACCOUNT,
+    IMAGE_UPDATER_WRITE_BACK_METHOD,
+    SAMPLE_APP,
+)
 from fixtures.errors import ConfigurationError
 from fixtures.git_probe import GitReader, without_credentials
 from fixtures.plugin import EnvTarget, RunSettings
@@ -51,8 +60,10 @@ def image_list(annotations: dict[str, str]) -> dict[str, str]:
     "parity.imageupdater.annotations",
     level=BLOCKING,
     remediation="The umbrella chart sets these annotations on bitiq-sample-app-<env>: image-list with backend and"
-    " frontend, git write-back to helmvalues:/charts/bitiq-sample-app/values-<env>.yaml on the tracked branch,"
-    " allow-tags of deterministic tags.",
+    " frontend, git write-back (write-back-method `git:secret:` + openshift-gitops/image-updater-git-creds, the"
+    " Secret the image-updater chart's Role may read) to helmvalues:/charts/bitiq-sample-app/values-<env>.yaml"
+    " on the tracked branch, allow-tags of deterministic tags.",
+    sources=("imageupdater-git-secret",),
 )
 def test_annotations(cluster: Cluster, env: EnvTarget) -> None:
     """bitiq-sample-app-<env> carries the Image Updater annotations the umbrella chart declares."""
@@ -60,18 +71,18 @@ def test_annotations(cluster: Cluster, env: EnvTarget) -> None:
     annotations = annotations_of(app)
     branch = ((app.get("spec") or {}).get("source") or {}).get("targetRevision")
     wanted = {
-        "write-back-method": "git",
+        "write-back-method": IMAGE_UPDATER_WRITE_BACK_METHOD,
         "git-branch": str(branch),
         "write-back-target": f"helmvalues:/charts/{SAMPLE_APP}/values-{env.name}.yaml",
     }
     for alias in ALIASES:
         wanted[f"{alias}.allow-tags"] = f"regexp:{DETERMINISTIC_TAG_PATTERN}"
         wanted[f"{alias}.update-strategy"] = "newest-build"
+    shown = {"write-back-method": describe_method}
     problems = [
-        f"{key}={annotations.get(key, '(absent)')!r}, want {value!r}"
+        f"{key}={shown.get(key, repr)(annotations.get(key, '(absent)'))}, want {shown.get(key, repr)(value)}"
         for key, value in wanted.items()
         if annotations.get(key) != value
-        and not (key == "write-back-method" and annotations.get(key, "").startswith("git:"))
     ]
     missing_aliases = [alias for alias in ALIASES if alias not in image_list(annotations)]
     if missing_aliases:
@@ -79,6 +90,65 @@ def test_annotations(cluster: Cluster, env: EnvTarget) -> None:
     if problems:
         fail(f"Application {SAMPLE_APP}-{env.name}: " + "; ".join(problems))
     note(f"image-list {annotations['image-list']}; writes back to {wanted['write-back-target']} on {branch}")
+
+
+def describe_method(method: str) -> str:
+    """The write-back method for evidence: `git:secret:<ns>/<name>` is spelled out, since reports redact
+    anything shaped like `secret: <value>`."""
+    ref = method.removeprefix("git:secret:")
+    return f"git with credentials Secret {ref}" if ref != method else method or "(absent)"
+
+
+@check(
+    "parity.imageupdater.git-credentials",
+    level=BLOCKING,
+    remediation="Create the Secret the write-back-method annotation names (docs/SECRETS.md: `username` and"
+    " `password` for an HTTPS repository, `sshPrivateKey` for SSH) in openshift-gitops, and let the updater's Role"
+    " `get` it by name (charts/image-updater, gitCredentialsSecret). Plain `git` reuses Argo CD's repository"
+    " credentials, which the updater's Role cannot read.",
+    sources=("imageupdater-git-secret", "imageupdater-repocreds-default"),
+)
+def test_git_credentials(cluster: Cluster, env: EnvTarget) -> None:
+    """The git credentials Secret that write-back-method names exists with the keys the updater reads for the
+    repository's scheme, and the updater's ServiceAccount may get it (a SubjectAccessReview; never a value)."""
+    app = sample_app(cluster, env)
+    annotations = annotations_of(app)
+    method = annotations.get("write-back-method", "")
+    if not method.startswith("git:secret:"):
+        fail(
+            f"Application {SAMPLE_APP}-{env.name}: write-back-method {describe_method(method)} names no credentials"
+            " Secret: the updater would reuse Argo CD's repository credentials, which its Role cannot read"
+        )
+    namespace, _, secret_name = method.removeprefix("git:secret:").partition("/")
+    if not namespace or not secret_name:
+        fail(f"write-back-method {describe_method(method)}: want git with a credentials Secret <namespace>/<name>")
+    repository = annotations.get("git-repository") or str(((app.get("spec") or {}).get("source") or {}).get("repoURL"))
+    scheme = "ssh" if repository.startswith(("git@", "ssh://")) else "https"
+    problems = []
+    found = cluster.read("", "secrets", secret_name, namespace)
+    if found is None:
+        problems.append(f"Secret {namespace}/{secret_name} does not exist")
+    else:
+        keys = set((found.get("data") or {}) | (found.get("stringData") or {}))
+        key_sets = GIT_CREDENTIAL_KEYS[scheme]
+        if not any(set(wanted) <= keys for wanted in key_sets):
+            problems.append(
+                f"Secret {namespace}/{secret_name} has keys {', '.join(sorted(keys)) or '(none)'}; for an {scheme}"
+                f" repository the updater reads {' or '.join(' and '.join(wanted) for wanted in key_sets)}"
+            )
+    review = cluster.subject_can(
+        service_account_user(IMAGE_UPDATER_NAMESPACE, IMAGE_UPDATER_SERVICE_ACCOUNT),
+        "get",
+        "",
+        "secrets",
+        namespace=namespace,
+        name=secret_name,
+    )
+    if not review.allowed:
+        problems.append(str(review))
+    if problems:
+        fail(f"write-back-method {describe_method(method)}: " + "; ".join(problems))
+    note(f"write-back-method {describe_method(method)}: the Secret exists ({scheme} keys); {review}")
 
 
 def _created(image: ImageRef, text: str) -> float:
@@ -109,8 +179,9 @@ def _newest(registry: RegistryClient, image: ImageRef, allowed: re.Pattern[str])
 @check(
     "parity.imageupdater.write-back",
     level=BLOCKING,
-    remediation="Check the updater's log (`oc -n openshift-gitops logs deploy/argocd-image-updater`): its Argo CD"
-    " token (argocd-image-updater-secret), git credentials, and the registry credentials it pulls tags with.",
+    remediation="Check the updater's log (`oc -n openshift-gitops logs deploy/argocd-image-updater`): its git"
+    " credentials (image-updater-git-creds, parity.imageupdater.git-credentials) and the registry credentials it"
+    " pulls tags with.",
 )
 @pytest.mark.acceptance
 @pytest.mark.smoke

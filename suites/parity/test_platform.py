@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.checks import BLOCKING, check, fail, not_applicable, not_evaluated, note
+from fixtures.checks import BLOCKING, check, fail, not_applicable, not_evaluated, note, warn
 from fixtures.cluster import Cluster
 from fixtures.conventions import (
     GITOPS_NAMESPACE,
@@ -20,6 +20,7 @@ from fixtures.operators import (
     find_subscription,
     installed_problems,
     read_openshift_version,
+    upgrade_awaiting_approval,
 )
 from fixtures.parity_exceptions import EXCEPTIONS_FILE, PRESENCE, Difference, load_exceptions, undeclared
 from fixtures.plugin import SETTINGS, EnvTarget, RunSettings
@@ -32,8 +33,12 @@ OLM = "operators.coreos.com"
 @check(
     "parity.operators.installed",
     level=BLOCKING,
-    remediation="Install with `make bootstrap ENV=<env>` (charts/bootstrap-operators), approve pending InstallPlans,"
-    " and pin the channel to one compatibility.yaml lists for the cluster's OpenShift version.",
+    remediation="Install with `make bootstrap ENV=<env>` (charts/bootstrap-operators; it approves the first"
+    " InstallPlan of the pinned startingCSV), or approve it by hand with the `oc -n <ns> patch installplan` the"
+    " evidence names, and pin the channel to one compatibility.yaml lists for the cluster's OpenShift version. An"
+    " upgrade waiting for Manual approval while the installed CSV Succeeded passes (its version is in the evidence);"
+    " a channel only an unverified row of compatibility.yaml lists is a WARN.",
+    sources=("olm-manual-approval", "operator-compatibility"),
 )
 @pytest.mark.acceptance
 @pytest.mark.parametrize("package", OPERATOR_PACKAGES)
@@ -49,10 +54,12 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
     reading = read_openshift_version(cluster)
     channel = str((subscription.get("spec") or {}).get("channel") or "")
     table = settings.compatibility()
-    unjudged = ""
+    unjudged = unverified = ""
     if reading.version is not None:
         finding = table.judge(package, channel, reading.version.minor_line)
-        if finding is not ChannelFinding.COMPATIBLE:
+        if finding is ChannelFinding.UNVERIFIED:
+            unverified = table.unverified_message(package, channel, reading.version.minor_line)
+        elif finding is not ChannelFinding.COMPATIBLE:
             problems.append(
                 f"channel {channel or '(default)'} is {finding.value} on OpenShift {reading.version.minor_line}"
             )
@@ -67,7 +74,13 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
             f"{describe_subscription(subscription)}: CSV {installed} Succeeded, but {unjudged}",
             root_cause=OPENSHIFT_VERSION_CHECK,
         )
-    note(f"{describe_subscription(subscription)}: CSV {installed} Succeeded")
+    pending = upgrade_awaiting_approval(subscription)
+    succeeded = f"{describe_subscription(subscription)}: CSV {installed} Succeeded" + (
+        f"; {pending}" if pending else ""
+    )
+    if unverified:
+        warn(f"{succeeded}, but {unverified}")
+    note(succeeded)
 
 
 @check(

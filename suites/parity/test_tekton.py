@@ -10,6 +10,7 @@ from fixtures.conventions import (
     PIPELINE,
     PIPELINE_SERVICE_ACCOUNT,
     PIPELINES_NAMESPACE,
+    SECRETS_READ,
     registry_credential_problems,
 )
 from fixtures.openshift import condition, describe_condition, name_of
@@ -143,9 +144,17 @@ def test_registry_secret_linked(cluster: Cluster) -> None:
     if account is None:
         fail(f"ServiceAccount {PIPELINES_NAMESPACE}/{PIPELINE_SERVICE_ACCOUNT} does not exist")
     linked = {str(ref.get("name")) for ref in (account.get("secrets") or []) + (account.get("imagePullSecrets") or [])}
-    secrets = {name_of(secret): secret for secret in cluster.list_namespace("", "secrets", PIPELINES_NAMESPACE)}
+    # Secrets are read by name (GET), never listed: the stack's own first (the runner may get only those), the
+    # other linked ones only while none of those is usable.
+    secrets: dict[str, dict[str, Any]] = {}
+    for name in sorted(linked, key=lambda name: (name not in SECRETS_READ.get(PIPELINES_NAMESPACE, ()), name)):
+        found = cluster.read("", "secrets", name, PIPELINES_NAMESPACE)
+        if found is not None:
+            secrets[name] = found
+            if found.get("type") == "kubernetes.io/dockerconfigjson" and not registry_credential_problems(found):
+                break
     docker_configs = [
-        name for name in sorted(linked) if (secrets.get(name) or {}).get("type") == "kubernetes.io/dockerconfigjson"
+        name for name in sorted(secrets) if (secrets.get(name) or {}).get("type") == "kubernetes.io/dockerconfigjson"
     ]
     # A linked secret with `{"auths":{}}` pushes nothing: judged by its structure, never its values.
     empty = {name: registry_credential_problems(secrets[name]) for name in docker_configs}

@@ -23,6 +23,7 @@ from fixtures.operators import (
     find_subscription,
     installed_problems,
     read_openshift_version,
+    upgrade_awaiting_approval,
 )
 from fixtures.plugin import EnvTarget, RunSettings
 
@@ -47,7 +48,7 @@ class ChannelJudgement:
     message: str
 
 
-def judge_channel(
+def judge_channel(  # noqa: PLR0911 (one return per finding)
     settings: RunSettings, *, package: str, channel: str, reading: OpenShiftVersionReading, where: str
 ) -> ChannelJudgement:
     """An unpinned channel is judged whatever the version; every other finding needs the running version."""
@@ -71,6 +72,8 @@ def judge_channel(
         )
     if finding is ChannelFinding.UNPINNED:
         return ChannelJudgement(finding, f"{unpinned}; supported: {supported}")
+    if finding is ChannelFinding.UNVERIFIED:
+        return ChannelJudgement(finding, f"{where}: {table.unverified_message(package, channel, version.minor_line)}")
     return ChannelJudgement(
         finding,
         f"{where}: channel {channel} is not supported on OpenShift {version.minor_line}; supported: {supported}",
@@ -79,7 +82,8 @@ def judge_channel(
 
 def conclude_channels(env: EnvTarget, judgements: list[ChannelJudgement]) -> None:
     """Fails (a production env) or warns (any other) on an unpinned or incompatible channel; WARN on a version
-    the table does not list; NOT-EVALUATED when the version is unknown and nothing else is wrong; else notes."""
+    the table does not list or a channel only an unverified row lists; NOT-EVALUATED when the version is
+    unknown and nothing else is wrong; else notes."""
     messages = [judgement.message for judgement in judgements]
     findings = {judgement.finding for judgement in judgements}
     if findings & {ChannelFinding.UNPINNED, ChannelFinding.INCOMPATIBLE}:
@@ -89,30 +93,54 @@ def conclude_channels(env: EnvTarget, judgements: list[ChannelJudgement]) -> Non
         if env.config.production:
             fail(f"{message} (env {env.name} is production)")
         warn(message)
-    if ChannelFinding.VERSION_NOT_IN_TABLE in findings:
+    if findings & {ChannelFinding.VERSION_NOT_IN_TABLE, ChannelFinding.UNVERIFIED}:
         warn("; ".join(messages))
     if None in findings:
         not_evaluated("; ".join(messages), root_cause=OPENSHIFT_VERSION_CHECK)
     note("; ".join(messages))
 
 
+def catalog_named(settings: RunSettings, env: EnvTarget) -> tuple[Catalog, str]:
+    """The catalog the operators install from, and who says so: --catalog-source (or the env's
+    catalog-source) when it names another than redhat-operators, else charts/bootstrap-operators' source."""
+    if env.probes.catalog_source and env.probes.catalog_source != CATALOG_SOURCE:
+        return Catalog(CATALOG_NAMESPACE, env.probes.catalog_source), "--catalog-source"
+    chart = chart_operators(settings.charts_dir, env.name)
+    if chart.catalog.name != CATALOG_SOURCE:
+        return chart.catalog, f"the source charts/bootstrap-operators installs from ({chart.described})"
+    return Catalog(CATALOG_NAMESPACE, env.probes.catalog_source or CATALOG_SOURCE), "the default --catalog-source"
+
+
 @check(
     "preflight.operators.catalog-ready",
     level=ADVISORY,
-    remediation="Check the catalog: `oc -n openshift-marketplace get catalogsource redhat-operators -o"
-    " yaml` and its pod; a disconnected cluster needs a mirrored catalog of the same name.",
+    remediation="Check the catalog: `oc -n openshift-marketplace get catalogsource <name> -o yaml` and its pod. A"
+    " cluster mirrored with oc-mirror names its catalog otherwise (e.g. cs-redhat-operator-index-v4-19): pass"
+    " `--catalog-source <name>` (ini bitiq_catalog_source, or catalog-source in --env-config) and bootstrap with"
+    " `scripts/bootstrap.sh --catalog-source <name>` (docs/PROD-RUNBOOK.md, Mirrored registries and proxies).",
+    sources=("oc-mirror-catalogsource-name", "olm-default-catalogs"),
 )
-def test_catalog_ready(cluster: Cluster) -> None:
-    """CatalogSource openshift-marketplace/redhat-operators reports READY."""
+def test_catalog_ready(cluster: Cluster, env: EnvTarget, settings: RunSettings) -> None:
+    """The CatalogSource the operators install from (--catalog-source, default redhat-operators in
+    openshift-marketplace) exists and reports READY."""
     if not cluster.serves(OLM, "catalogsources"):
         not_applicable("OLM is not installed (operators.coreos.com CatalogSources are not served)")
-    catalog = cluster.find(OLM, "catalogsources", CATALOG_SOURCE, CATALOG_NAMESPACE)
+    wanted, named_by = catalog_named(settings, env)
+    catalog = cluster.find(OLM, "catalogsources", wanted.name, wanted.namespace)
     if catalog is None:
-        fail(f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} does not exist")
+        others = sorted(
+            f"{namespace_of(item)}/{(item.get('metadata') or {}).get('name')}"
+            for item in cluster.list_kind(OLM, "catalogsources")
+        )
+        fail(
+            f"CatalogSource {wanted} ({named_by}) does not exist; the cluster has {', '.join(others) or 'none'}:"
+            " on a mirrored cluster pass --catalog-source <name> (ini bitiq_catalog_source, or catalog-source in"
+            " --env-config) naming the mirrored catalog"
+        )
     state = ((catalog.get("status") or {}).get("connectionState") or {}).get("lastObservedState")
     if state != "READY":
-        fail(f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} connection state is {state or 'unknown'}, not READY")
-    note(f"CatalogSource {CATALOG_NAMESPACE}/{CATALOG_SOURCE} READY")
+        fail(f"CatalogSource {wanted} connection state is {state or 'unknown'}, not READY")
+    note(f"CatalogSource {wanted} READY ({named_by})")
 
 
 @check(
@@ -120,7 +148,9 @@ def test_catalog_ready(cluster: Cluster) -> None:
     level=ADVISORY,
     remediation="The package must be in the catalog the Subscription names (charts/bootstrap-operators values"
     " source/sourceNamespace): `oc -n openshift-marketplace get packagemanifest -l catalog=redhat-operators`; on a"
-    " disconnected cluster, mirror it into that catalog, or set source to the catalog that serves it.",
+    " disconnected cluster, mirror it into that catalog, or name the catalog that serves it with --catalog-source"
+    " (bootstrap sets the chart's source from it).",
+    sources=("oc-mirror-catalogsource-name",),
 )
 @by_package
 def test_package_available(cluster: Cluster, env: EnvTarget, settings: RunSettings, package: str) -> None:
@@ -159,16 +189,17 @@ def catalog_wanted(cluster: Cluster, settings: RunSettings, env: EnvTarget, pack
     subscription = find_subscription(subscriptions, package)
     if subscription is not None:
         return catalog_of_subscription(subscription), f"the source of {describe_subscription(subscription)}"
-    chart = chart_operators(settings.charts_dir, env.name)
-    return chart.catalog, f"the source charts/bootstrap-operators installs from ({chart.described})"
+    return catalog_named(settings, env)
 
 
 @check(
     "preflight.operators.subscription-healthy",
     level=BLOCKING,
-    remediation="Inspect `oc -n <ns> describe subscription <package>` and its InstallPlan; approve a"
-    " pending Manual InstallPlan (`oc -n <ns> patch installplan <name> --type merge -p"
-    ' \'{"spec":{"approved":true}}\'`) or fix the failed CSV before bootstrapping.',
+    remediation="Inspect `oc -n <ns> describe subscription <package>` and its InstallPlan. A first install waiting"
+    " for Manual approval: run `make bootstrap` (it approves the InstallPlan of the pinned startingCSV) or"
+    ' `oc -n <ns> patch installplan <name> --type merge -p \'{"spec":{"approved":true}}\'` (the evidence'
+    " names both). An upgrade waiting for approval while the installed CSV Succeeded passes. Fix a failed CSV.",
+    sources=("olm-manual-approval",),
 )
 @by_package
 def test_subscription_healthy(cluster: Cluster, package: str) -> None:
@@ -183,7 +214,11 @@ def test_subscription_healthy(cluster: Cluster, package: str) -> None:
     problems = installed_problems(subscription, csv)
     if problems:
         fail(f"{where}: " + "; ".join(problems))
-    note(f"{where}: AtLatestKnown, CSV {installed} Succeeded")
+    pending = upgrade_awaiting_approval(subscription)
+    if pending:
+        note(f"{where}: CSV {installed} Succeeded; {pending}")
+    else:
+        note(f"{where}: AtLatestKnown, CSV {installed} Succeeded")
 
 
 @check(
@@ -192,7 +227,8 @@ def test_subscription_healthy(cluster: Cluster, package: str) -> None:
     remediation="Pin the Subscription to a channel supported on this OpenShift version (see"
     " charts/bootstrap-operators/compatibility.yaml): `oc -n <ns> patch subscription <name> --type"
     ' merge -p \'{"spec":{"channel":"gitops-1.18"}}\'`. Blocking in a production env (envs[].production in'
-    " charts/argocd-apps/values.yaml), WARN elsewhere.",
+    " charts/argocd-apps/values.yaml), WARN elsewhere; a channel only an unverified row lists is a WARN.",
+    sources=("operator-compatibility",),
 )
 @by_package
 def test_channel_pinned(cluster: Cluster, env: EnvTarget, settings: RunSettings, package: str) -> None:
@@ -238,7 +274,9 @@ def test_install_plan_approval(cluster: Cluster, env: EnvTarget, package: str) -
     level=BLOCKING,
     remediation="Set operators.<name>.channel in charts/bootstrap-operators (values.yaml, or the env's"
     " values-<env>.yaml that overrides it) to a channel that compatibility.yaml lists for the cluster's"
-    " OpenShift version.",
+    " OpenShift version. A channel listed only by a row marked unverified in compatibility.yaml is a WARN:"
+    " confirm the row against Red Hat's lifecycle page or release notes and cite it there.",
+    sources=("operator-compatibility",),
 )
 def test_chart_channels(cluster: Cluster, env: EnvTarget, settings: RunSettings) -> None:
     """The channels charts/bootstrap-operators pins for this env (values.yaml with values-common.yaml and

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from fixtures.charts import IN_CLUSTER, Chart, Renderer, containers, discover, step_images
-from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.checks import BLOCKING, check, fail, note, warn
+from fixtures.conventions import SECRETS_READ
 from fixtures.gitops import (
     DETERMINISTIC_TAG,
     FLOATING_TAGS,
@@ -113,17 +114,22 @@ def test_application_naming(renderer: Renderer, settings: RunSettings, chart_env
     "static.operators.channels-pinned",
     level=BLOCKING,
     remediation="Pin operators.<name>.channel in charts/bootstrap-operators/values.yaml to a channel that"
-    " compatibility.yaml lists for openshiftVersion.",
+    " compatibility.yaml lists for openshiftVersion. A channel listed only by a row marked unverified is a WARN:"
+    " confirm it against Red Hat's lifecycle page or release notes and cite the source in compatibility.yaml.",
+    sources=("operator-compatibility",),
 )
 def test_operator_channels(settings: RunSettings, chart_env: str) -> None:
     """Every Subscription channel of bootstrap-operators is pinned and listed for its openshiftVersion."""
     values = chart_named(settings, "bootstrap-operators").values(chart_env)
     version = str(values.get("openshiftVersion", ""))
     table = settings.compatibility()
-    problems, notes = [], []
+    problems, notes, unverified = [], [], []
     for key, operator in (values.get("operators") or {}).items():
         finding = table.judge(str(operator.get("package")), str(operator.get("channel") or ""), version)
-        if finding is not ChannelFinding.COMPATIBLE:
+        if finding is ChannelFinding.UNVERIFIED:
+            message = table.unverified_message(str(operator.get("package")), str(operator.get("channel")), version)
+            unverified.append(f"operators.{key}: {message}")
+        elif finding is not ChannelFinding.COMPATIBLE:
             supported = ", ".join(table.channels(str(operator.get("package")), version)) or "none listed"
             problems.append(
                 f"operators.{key}.channel {operator.get('channel') or '(unset)'} is {finding.value}"
@@ -131,7 +137,9 @@ def test_operator_channels(settings: RunSettings, chart_env: str) -> None:
             )
         notes.append(f"{key}: {operator.get('channel')}")
     if problems:
-        fail("; ".join(problems))
+        fail("; ".join(problems + unverified))
+    if unverified:
+        warn("; ".join(unverified))
     note(f"OpenShift {version}: {', '.join(notes)}")
 
 
@@ -208,7 +216,8 @@ def test_image_updater_write_back(renderer: Renderer, settings: RunSettings, cha
     }
     wanted_target = "helmvalues:/" + SAMPLE_APP_VALUES.format(env=chart_env)
     problems = []
-    if annotations.get("write-back-method") != "git":
+    method = str(annotations.get("write-back-method"))
+    if method != "git" and not method.startswith("git:"):  # git:<credentials> is git write-back too
         problems.append(f"write-back-method {annotations.get('write-back-method')}, want git")
     target = annotations.get("write-back-target", "")
     if target != wanted_target:
@@ -226,6 +235,79 @@ def test_image_updater_write_back(renderer: Renderer, settings: RunSettings, cha
     if problems:
         fail(f"bitiq-sample-app-{chart_env}: " + "; ".join(problems))
     note(f"writes back to {wanted_target} on {branch}")
+
+
+def sample_app_annotations(renderer: Renderer, settings: RunSettings, chart_env: str) -> dict[str, str]:
+    umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
+    applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
+    sample = next((app for app in applications if name(app) == f"bitiq-sample-app-{chart_env}"), None)
+    if sample is None:
+        fail(f"no Application bitiq-sample-app-{chart_env} in the umbrella render")
+    return {
+        key.removeprefix(IMAGE_UPDATER_PREFIX): str(value)
+        for key, value in ((sample.get("metadata") or {}).get("annotations") or {}).items()
+        if key.startswith(IMAGE_UPDATER_PREFIX)
+    }
+
+
+def role_grants_get(role: dict[str, Any], secret_name: str) -> bool:
+    return any(
+        "" in (rule.get("apiGroups") or [])
+        and "secrets" in (rule.get("resources") or [])
+        and ({"get", "*"} & set(rule.get("verbs") or []))
+        and (not rule.get("resourceNames") or secret_name in rule["resourceNames"])
+        for rule in role.get("rules") or []
+    )
+
+
+@check(
+    "static.imageupdater.git-credentials",
+    level=BLOCKING,
+    remediation="Annotate bitiq-sample-app-<env> with write-back-method `git:secret:` + <namespace>/<secret> naming"
+    " the updater's own git credentials (bitiq-umbrella), and let the image-updater chart's Role, bound to the"
+    " updater's ServiceAccount in that namespace, `get` that Secret by name (image-updater:gitCredentialsSecret)."
+    " Plain `git` reuses Argo CD's repository credentials, which the updater's Role cannot read.",
+    sources=("imageupdater-git-secret", "imageupdater-repocreds-default"),
+)
+def test_image_updater_git_credentials(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
+    """The write-back annotation names a git credentials Secret (`git:secret:<ns>/<name>`) that the image-updater
+    chart's Role, bound to the Deployment's ServiceAccount in that namespace, may `get`."""
+    method = sample_app_annotations(renderer, settings, chart_env).get("write-back-method", "")
+    if not method.startswith("git:secret:"):
+        fail(
+            f"bitiq-sample-app-{chart_env}: write-back-method {method or '(none)'}: without git:secret:<ns>/<name>"
+            " the updater reuses Argo CD's repository credentials, which its Role cannot read"
+        )
+    namespace, _, secret_name = method.removeprefix("git:secret:").partition("/")
+    chart = chart_named(settings, "image-updater")
+    objects = renderer.objects(chart, chart_env)
+    chart_namespace = chart.namespace(chart_env)
+    deployment = next(iter(by_kind(objects, "Deployment")), None)
+    account = str(((deployment or {}).get("spec") or {}).get("template", {}).get("spec", {}).get("serviceAccountName"))
+    roles = {name(role): role for role in by_kind(objects, "Role")}
+    bound = [
+        roles[str((binding.get("roleRef") or {}).get("name"))]
+        for binding in by_kind(objects, "RoleBinding")
+        if (binding.get("roleRef") or {}).get("kind") == "Role"
+        and str((binding.get("roleRef") or {}).get("name")) in roles
+        and any(
+            subject.get("kind") == "ServiceAccount" and subject.get("name") == account
+            for subject in binding.get("subjects") or []
+        )
+    ]
+    problems = []
+    if namespace != chart_namespace:
+        problems.append(f"the Secret is in {namespace}, the updater's Role in {chart_namespace}")
+    if not any(role_grants_get(role, secret_name) for role in bound):
+        problems.append(
+            f"no Role bound to ServiceAccount {account} in the image-updater chart may get Secret {secret_name}"
+        )
+    if problems:
+        fail(f"write-back-method git with credentials Secret {namespace}/{secret_name}: " + "; ".join(problems))
+    note(
+        f"write-back-method git with credentials Secret {namespace}/{secret_name}; ServiceAccount"
+        f" {chart_namespace}/{account} may get it"
+    )
 
 
 @check(
@@ -353,6 +435,20 @@ def rbac_rule_problems(rule: dict[str, Any]) -> list[str]:
     return problems
 
 
+def secret_rule_problems(rule: dict[str, Any]) -> list[str]:
+    """A rule on Secrets reads named ones only: `get` with resourceNames, never list or watch (a list returns
+    every value in the namespace: Argo CD's admin password, repository and cluster credentials)."""
+    if "secrets" not in [str(resource) for resource in rule.get("resources") or []]:
+        return []
+    problems = []
+    broad = sorted({str(verb) for verb in rule.get("verbs") or []} & {"list", "watch", "*"})
+    if broad:
+        problems.append(f"secrets with {', '.join(broad)} (read secrets by name: get with resourceNames)")
+    if not rule.get("resourceNames"):
+        problems.append("secrets without resourceNames (every Secret, not the ones the suite reads)")
+    return problems
+
+
 def describe_rule(rule: dict[str, Any]) -> str:
     fields = ("apiGroups", "resources", "nonResourceURLs", "resourceNames", "verbs")
     shown = {field: [str(value) or '""' for value in rule[field]] for field in fields if field in rule}
@@ -364,8 +460,11 @@ def describe_rule(rule: dict[str, Any]) -> str:
     level=BLOCKING,
     remediation="The in-cluster runner only reads: grant get/list/watch on named API groups and resources"
     " (create only on selfsubjectreviews, selfsubjectaccessreviews and subjectaccessreviews), no wildcards,"
+    " Secrets only with get on the names of conformance-runner:secretNames (= fixtures/conventions.py"
+    " SECRETS_READ), never list or watch,"
     " and bind only the roles"
     " the chart renders (charts/conformance-runner/templates/rbac.yaml).",
+    sources=("k8s-rbac-resourcenames",),
 )
 def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
     """Every Role and ClusterRole of the conformance-runner chart grants only get/list/watch on named resources
@@ -380,6 +479,7 @@ def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_
     roles = [obj for obj in objects if obj.get("kind") in ("Role", "ClusterRole")]
     rendered = {key(str(role["kind"]), name(role), (role.get("metadata") or {}).get("namespace")) for role in roles}
     problems, rule_count = [], 0
+    granted_secrets: set[tuple[str, str]] = set()
     for role in roles:
         namespace = (role.get("metadata") or {}).get("namespace")
         where = f"{role['kind']} {namespace + '/' if role['kind'] == 'Role' and namespace else ''}{name(role)}"
@@ -387,9 +487,20 @@ def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_
             problems.append(f"{where} has an aggregationRule: it would take in the rules of other ClusterRoles")
         for index, rule in enumerate(role.get("rules") or []):
             rule_count += 1
-            found = rbac_rule_problems(rule)
+            found = rbac_rule_problems(rule) + secret_rule_problems(rule)
             if found:
                 problems.append(f"{where} rules[{index}] ({describe_rule(rule)}): {'; '.join(found)}")
+            if "secrets" in (rule.get("resources") or []) and role["kind"] == "Role":
+                granted_secrets |= {(str(namespace), str(name_)) for name_ in rule.get("resourceNames") or []}
+    wanted_secrets = {(namespace, name_) for namespace, names in SECRETS_READ.items() for name_ in names}
+    if granted_secrets != wanted_secrets:
+        extra, lacking = sorted(granted_secrets - wanted_secrets), sorted(wanted_secrets - granted_secrets)
+        problems.append(
+            "the Roles' secret resourceNames differ from the secrets the suite reads (fixtures/conventions.py"
+            " SECRETS_READ):"
+            + (f" grants {', '.join('/'.join(pair) for pair in extra)} it never reads" if extra else "")
+            + (f" lacks {', '.join('/'.join(pair) for pair in lacking)}" if lacking else "")
+        )
     for binding in by_kind(objects, "RoleBinding") + by_kind(objects, "ClusterRoleBinding"):
         ref = binding.get("roleRef") or {}
         namespace = (binding.get("metadata") or {}).get("namespace")
