@@ -62,27 +62,40 @@ def charts_with_unverified(tmp_path: Path, package: str, channel: str) -> Path:
     return charts
 
 
-def test_a_channel_only_an_unverified_row_lists_warns(run_suite: RunSuite, tmp_path: Path) -> None:
-    charts = charts_with_unverified(tmp_path, GITOPS, "gitops-1.18")
-    option = ("-o", f"bitiq_charts_dir={charts}")
-    preflight = run_suite("-m", "preflight", "--env", "prod", *option, scenario="healthy-prod")
-    parity = run_suite("-m", "parity", "--env", "prod", *option)
-    for run, check_id, target in (
-        (preflight, "preflight.operators.channel-pinned", GITOPS),
-        (preflight, "preflight.operators.chart-channels", None),
-        (parity, INSTALLED, GITOPS),
+def test_the_shipped_table_warns_unverified_on_the_pinned_channels(run_suite: RunSuite) -> None:
+    """No Red Hat page confirmed gitops-1.18 or pipelines-1.20 on OpenShift 4.19: with the shipped table,
+    every check that judges them says WARN "unverified" on a healthy cluster, never a silent PASS."""
+    shipped = ("--compatibility", str(REPO / "charts" / "bootstrap-operators" / "compatibility.yaml"))
+    preflight = run_suite("-m", "preflight", "--env", "prod", *shipped, scenario="healthy-prod")
+    parity = run_suite("-m", "parity", "--env", "prod", *shipped)
+    for run, check_id, target, channel in (
+        (preflight, "preflight.operators.channel-pinned", GITOPS, "gitops-1.18"),
+        (preflight, "preflight.operators.channel-pinned", PIPELINES, "pipelines-1.20"),
+        (preflight, "preflight.operators.chart-channels", None, "gitops-1.18"),
+        (parity, INSTALLED, GITOPS, "gitops-1.18"),
+        (parity, INSTALLED, PIPELINES, "pipelines-1.20"),
     ):
         result = record(run, check_id, target)
         assert result["verdict"] == "WARN", run.output
         assert "unverified" in result["evidence"]
-        assert "gitops-1.18" in result["evidence"]
-    # The verified channel of the other operator still passes.
-    assert record(preflight, "preflight.operators.channel-pinned", PIPELINES)["verdict"] == "PASS"
-    static = run_suite("-m", "static", "-k", "test_operator_channels", *option, user=None)
+        assert channel in result["evidence"]
+    static = run_suite("-m", "static", "-k", "test_operator_channels", *shipped, user=None)
     statics = [r for r in static.results if r["id"] == "static.operators.channels-pinned"]
     assert statics, static.output
     assert {r["verdict"] for r in statics} == {"WARN"}, static.output
     assert all("unverified" in r["evidence"] for r in statics)
+
+
+def test_a_verified_row_passes_where_the_same_unverified_row_warns(run_suite: RunSuite, tmp_path: Path) -> None:
+    """The table decides: with a row marked unverified in a copy, that one channel WARNs and the other passes."""
+    charts = charts_with_unverified(tmp_path, GITOPS, "gitops-1.18")
+    table = charts / "bootstrap-operators" / "compatibility.yaml"
+    document = yaml.safe_load(table.read_text())
+    document["operators"][PIPELINES]["unverified"] = {}
+    table.write_text(yaml.safe_dump(document))
+    run = run_suite("-m", "preflight", "--env", "prod", "--compatibility", str(table), scenario="healthy-prod")
+    assert record(run, "preflight.operators.channel-pinned", GITOPS)["verdict"] == "WARN", run.output
+    assert record(run, "preflight.operators.channel-pinned", PIPELINES)["verdict"] == "PASS", run.output
 
 
 def test_the_real_table_cites_a_source_per_row() -> None:

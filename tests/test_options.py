@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,30 @@ def test_path_options_work_from_outside_the_checkout(pytester: pytest.Pytester, 
         assert result.ret == 0, output
         assert "cannot read the environment list" not in output
         assert (elsewhere / "results.json").is_file()
+
+
+def test_a_path_value_after_a_space_is_refused_not_misread(tmp_path: Path) -> None:
+    """From the checkout, `--kubeconfig /elsewhere/config` made pytest take /elsewhere for the rootdir, skip
+    pyproject.toml (strict markers, warnings as errors, testpaths) and collect the self-tests: one line instead."""
+    kubeconfig = tmp_path / "elsewhere" / "kubeconfig"
+    kubeconfig.parent.mkdir()
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "static",
+        "--kubeconfig",
+        str(kubeconfig),
+    ]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 4, result.stdout + result.stderr
+    line = usage_error_line(result.stdout + result.stderr)
+    assert f"write `--kubeconfig={kubeconfig}`" in line
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
