@@ -69,7 +69,7 @@ def test_package_served_by_another_catalog_only_names_both(run_suite: RunSuite) 
     assert pipelines["verdict"] == "WARN", run.output[-3000:]  # advisory: its level is kept
     assert "served by catalog openshift-marketplace/cs-redhat-operator-index only" in pipelines["evidence"]
     assert "not by catalog openshift-marketplace/redhat-operators" in pipelines["evidence"]
-    assert "charts/bootstrap-operators" in pipelines["evidence"]
+    assert "--catalog-source" in pipelines["evidence"]  # where the wanted catalog comes from
     gitops = records(run, PACKAGE_AVAILABLE, target="openshift-gitops-operator")[0]
     assert gitops["verdict"] == "PASS", run.output[-3000:]
     assert "from catalog openshift-marketplace/redhat-operators" in gitops["evidence"]
