@@ -48,10 +48,7 @@ CASES: dict[str, set[str]] = {
         "parity.gitops.nested-apps-healthy[image-updater]",
     },
     "route-web-not-admitted": {"parity.routes.admitted[svc-web]"},
-    "secrets-missing-updater-webhook": {
-        "parity.secrets.present[argocd-image-updater-secret]",
-        "parity.secrets.present[github-webhook-secret]",
-    },
+    "webhook-secret-missing": {"parity.secrets.present[github-webhook-secret]"},
     "imageupdater-git-creds-missing": {"parity.imageupdater.git-credentials"},
     "imageupdater-role-lacks-git-creds": {"parity.imageupdater.git-credentials"},
 }

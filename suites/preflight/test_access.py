@@ -41,6 +41,7 @@ def test_api_reachable(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="Log in (`oc login --server <api-url>`) or point --kubeconfig/--context at"
     " credentials for a named user.",
+    sources=("k8s-anonymous-user",),
 )
 def test_logged_in(cluster: Cluster) -> None:
     """The credentials authenticate as a named user, not as system:anonymous."""
@@ -55,6 +56,7 @@ def test_logged_in(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="Bootstrap installs operators, CRDs and cluster RBAC: run it as a cluster-admin"
     " (`oc adm policy add-cluster-role-to-user cluster-admin <user>`, or log in as one).",
+    sources=("ssar-cluster-admin",),
 )
 def test_cluster_admin(cluster: Cluster) -> None:
     """The user may do every verb on every resource in every API group (cluster-admin)."""

@@ -41,6 +41,7 @@ def cluster_version_or_na(cluster: Cluster) -> dict[str, Any]:
     level=BLOCKING,
     remediation="Bootstrap needs OpenShift 4.19 or newer: update the cluster (`oc adm upgrade channel"
     " stable-4.19` then `oc adm upgrade --to-latest`) or target a 4.19 cluster.",
+    sources=("clusterversion-running-version",),
 )
 def test_openshift_version(cluster: Cluster) -> None:
     """The cluster runs OpenShift 4.19 or newer: the version of its newest Completed update."""
@@ -65,6 +66,7 @@ def test_openshift_version(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="Fix the failing cluster operators before bootstrapping: `oc adm upgrade` shows the"
     " reason, `oc get clusteroperators` the degraded ones.",
+    sources=("clusterversion-conditions",),
 )
 def test_cluster_version_available(cluster: Cluster) -> None:
     """ClusterVersion reports Available=True and Failing is not True."""
@@ -84,6 +86,7 @@ def test_cluster_version_available(cluster: Cluster) -> None:
     level=ADVISORY,
     remediation="Let the update finish (`oc adm upgrade` shows progress) before bootstrapping:"
     " operators installed mid-update may be rescheduled or fail to resolve.",
+    sources=("clusterversion-conditions", "clusterversion-running-version"),
 )
 def test_not_upgrading(cluster: Cluster) -> None:
     """No cluster update is in progress (ClusterVersion Progressing is not True)."""
@@ -99,6 +102,7 @@ def test_not_upgrading(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="Add or repair worker nodes (`oc get nodes -l node-role.kubernetes.io/worker`),"
     " uncordon drained ones (`oc adm uncordon <node>`), or lower --min-workers for a smaller env.",
+    sources=("node-role-labels", "node-ready-unschedulable"),
 )
 def test_workers_ready(cluster: Cluster, settings: RunSettings) -> None:
     """At least --min-workers (default 3) worker nodes are Ready and schedulable."""
@@ -118,6 +122,7 @@ def test_workers_ready(cluster: Cluster, settings: RunSettings) -> None:
     level=ADVISORY,
     remediation="A production control plane has three Ready nodes (`oc get nodes -l"
     " node-role.kubernetes.io/control-plane`); single-node clusters are for local envs only.",
+    sources=("node-role-labels", "node-ready-unschedulable"),
 )
 def test_control_plane_ready(cluster: Cluster, settings: RunSettings) -> None:
     """At least --min-control-plane (default 3) control-plane nodes are Ready."""
@@ -146,6 +151,7 @@ def test_control_plane_ready(cluster: Cluster, settings: RunSettings) -> None:
     remediation="Mark exactly one StorageClass default: `oc patch storageclass <name> -p"
     ' \'{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"true"}}}\'`'
     ' (and set the others to "false").',
+    sources=("default-storageclass-annotation",),
 )
 def test_default_storage_class(cluster: Cluster) -> None:
     """Exactly one StorageClass is the default (none fails; several is a WARN)."""

@@ -38,6 +38,7 @@ def test_base_domain_known(env: EnvTarget) -> None:
     level=ADVISORY,
     remediation="Use the cluster's apps domain as BASE_DOMAIN, or add an IngressController (a router"
     " shard) whose domain is BASE_DOMAIN; otherwise Routes on it are admitted by no router.",
+    sources=("openshift-ingress-domain",),
 )
 def test_base_domain_is_served(cluster: Cluster, env: EnvTarget) -> None:
     """BASE_DOMAIN is the cluster's apps domain (Ingress 'cluster') or an IngressController's domain."""
@@ -63,6 +64,7 @@ def test_base_domain_is_served(cluster: Cluster, env: EnvTarget) -> None:
     level=BLOCKING,
     remediation="Create a wildcard record *.<BASE_DOMAIN> pointing at the router's load balancer"
     " (`oc -n openshift-ingress get svc router-default`); probe a specific server with --nameserver.",
+    sources=("openshift-wildcard-dns",),
 )
 def test_wildcard_dns(env: EnvTarget, settings: RunSettings) -> None:
     """A random name under BASE_DOMAIN resolves (a wildcard record exists)."""
@@ -80,6 +82,7 @@ def test_wildcard_dns(env: EnvTarget, settings: RunSettings) -> None:
     level=ADVISORY,
     remediation="Remove individual records under BASE_DOMAIN that shadow the wildcard *.<BASE_DOMAIN>"
     " (or point them at the same router), so every route host reaches the router that admits it.",
+    sources=("openshift-wildcard-dns",),
 )
 def test_wildcard_dns_consistent(env: EnvTarget, settings: RunSettings) -> None:
     """A second random name and the sample app's route hosts resolve to the wildcard's addresses:

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.preflight
     level=BLOCKING,
     remediation="A Terminating namespace blocks bootstrap: find what holds it (`oc get namespace <ns>"
     " -o yaml`, its finalizers and remaining resources) and let the deletion finish before bootstrapping.",
+    sources=("namespace-terminating-forbids-create",),
 )
 def test_namespaces_ready(cluster: Cluster, env: EnvTarget) -> None:
     """openshift-gitops, openshift-pipelines and the env's appNamespace are Active, or absent (bootstrap
@@ -48,6 +49,7 @@ def test_namespaces_ready(cluster: Cluster, env: EnvTarget) -> None:
     level=ADVISORY,
     remediation="Create the secret before bootstrap, from stdin or a file, never on the command line"
     " (docs/SECRETS.md), or let External Secrets / Sealed Secrets create it (charts/secrets-examples).",
+    sources=("k8s-dockerconfigjson-secret",),
 )
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS, ids=lambda secret: secret.name)
 def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:

@@ -253,6 +253,7 @@ def test_channel_pinned(cluster: Cluster, env: EnvTarget, settings: RunSettings,
     level=ADVISORY,
     remediation="For a production env, set installPlanApproval: Manual so operator updates wait for a reviewed"
     " InstallPlan (charts/bootstrap-operators value installPlanApproval).",
+    sources=("olm-install-plan-approval-default", "olm-manual-approval"),
 )
 @by_package
 def test_install_plan_approval(cluster: Cluster, env: EnvTarget, package: str) -> None:

@@ -71,6 +71,7 @@ def validate_object(obj: dict[str, Any], namespace: str = "") -> str | None:
     remediation=f"Fix the field at the path named: it is unknown to, or of the wrong type for, the Kubernetes"
     f" {KUBERNETES_VERSION} schema (core kinds) or the upstream CRD of its kind (schemas/crds/). A kind with no"
     " schema needs its upstream CRD vendored: make crd-schemas CRDS=<dir of CRD YAMLs>.",
+    sources=("k8s-crd-field-pruning",),
 )
 def test_objects_valid(renderer: Renderer, chart: Chart, chart_env: str) -> None:
     """Every rendered object validates offline with unknown fields as errors: core kinds against Kubernetes 1.32,

@@ -46,6 +46,7 @@ def chart_named(settings: RunSettings, chart_name: str) -> Chart:
     level=BLOCKING,
     remediation="Set envs[].clusterServer to https://kubernetes.default.svc in charts/argocd-apps/values.yaml,"
     " or turn on centralArgo.enabled and follow docs/CENTRAL-ARGO.md.",
+    sources=("argocd-in-cluster-server",),
 )
 def test_in_cluster_unless_central(settings: RunSettings, chart_env: str) -> None:
     """An env's clusterServer is in-cluster unless the central-Argo mode is on."""
@@ -67,6 +68,7 @@ def test_in_cluster_unless_central(settings: RunSettings, chart_env: str) -> Non
     level=BLOCKING,
     remediation="Nested Applications must deploy where the umbrella says: use .Values.destinationServer in"
     " charts/bitiq-umbrella/templates/applications.yaml and pass clusterServer from the ApplicationSet.",
+    sources=("argocd-in-cluster-server",),
 )
 def test_nested_destinations(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
     """The umbrella and each nested Application deploy to the env's cluster, consistently."""
@@ -201,6 +203,7 @@ def test_release_version(settings: RunSettings, chart_env: str) -> None:
     level=BLOCKING,
     remediation="Annotate bitiq-sample-app-<env> with write-back-method git, git-branch = targetRevision and"
     " write-back-target helmvalues:/charts/bitiq-sample-app/values-<env>.yaml (an existing file).",
+    sources=("imageupdater-helmvalues-write-back",),
 )
 def test_image_updater_write_back(renderer: Renderer, settings: RunSettings, chart_env: str) -> None:
     """The sample app's Image Updater annotations write deterministic tags back to the env's own values file."""
@@ -315,6 +318,7 @@ def test_image_updater_git_credentials(renderer: Renderer, settings: RunSettings
     level=BLOCKING,
     remediation="Route hosts are <name>.<baseDomain> of the env (values-<env>.yaml baseDomain) with"
     " spec.tls.termination edge, reencrypt or passthrough.",
+    sources=("openshift-route-tls-termination",),
 )
 def test_routes(renderer: Renderer, settings: RunSettings, chart: Chart, chart_env: str) -> None:
     """Every Route is on the env's baseDomain and terminates TLS."""
@@ -367,6 +371,7 @@ def hardening_gaps(container: dict[str, Any], pod_security: dict[str, Any], reso
     remediation="Give every container, Tekton steps and sidecars included, runAsNonRoot, allowPrivilegeEscalation:"
     " false, capabilities drop ALL, resources (computeResources on Tekton v1 steps) requests and limits; never"
     " privileged or runAsUser 0.",
+    sources=("k8s-pss-restricted", "openshift-scc-restricted-v2"),
 )
 def test_workloads_hardened(renderer: Renderer, chart: Chart, chart_env: str) -> None:
     """Every container, Tekton steps and sidecars included, runs non-root and unprivileged, without privilege
