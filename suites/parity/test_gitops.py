@@ -20,6 +20,7 @@ APPSET = "bitiq-umbrella-by-env"
     level=BLOCKING,
     remediation="Read the error: `oc -n openshift-gitops get applicationset bitiq-umbrella-by-env -o yaml`;"
     " re-run `make bootstrap ENV=<env>` if it is missing.",
+    sources=("applicationset-conditions",),
 )
 def test_applicationset_up_to_date(cluster: Cluster) -> None:
     """ApplicationSet bitiq-umbrella-by-env exists, ErrorOccurred is not True and ResourcesUpToDate is True."""
@@ -41,6 +42,7 @@ def test_applicationset_up_to_date(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="`argocd app get bitiq-umbrella-<env>` (or the Argo CD UI) shows what is degraded or"
     " out of sync; fix it in git, or pass --timeout to wait for a sync in progress.",
+    sources=("argocd-app-status", "argocd-app-freshness"),
 )
 @pytest.mark.acceptance
 @pytest.mark.smoke
@@ -68,6 +70,7 @@ def test_umbrella_healthy(cluster: Cluster, env: EnvTarget, settings: RunSetting
     level=BLOCKING,
     remediation="`argocd app get <app>-<env>` shows the failing resources; nested destinations come from"
     " charts/bitiq-umbrella values destinationServer.",
+    sources=("argocd-app-status", "argocd-app-freshness"),
 )
 @pytest.mark.parametrize("app", NESTED_APPS)
 def test_nested_app_healthy(cluster: Cluster, env: EnvTarget, app: str) -> None:
@@ -97,6 +100,7 @@ def test_nested_app_healthy(cluster: Cluster, env: EnvTarget, app: str) -> None:
     level=BLOCKING,
     remediation="`oc -n openshift-gitops get argocd openshift-gitops -o yaml` and the pods of the"
     " components not Running; the GitOps operator's CSV status says why.",
+    sources=("argocd-operand-phase",),
 )
 def test_argocd_available(cluster: Cluster) -> None:
     """The Argo CD instance openshift-gitops/openshift-gitops is Available with its components Running."""
@@ -124,6 +128,7 @@ def test_argocd_available(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="The umbrella creates bitiq-<env> (sync-wave -1): check bitiq-umbrella-<env> in Argo CD;"
     " a Terminating namespace needs its finalizers looked at.",
+    sources=("namespace-terminating-forbids-create",),
 )
 @pytest.mark.acceptance
 def test_app_namespace_active(cluster: Cluster, env: EnvTarget) -> None:

@@ -182,6 +182,12 @@ def _newest(registry: RegistryClient, image: ImageRef, allowed: re.Pattern[str])
     remediation="Check the updater's log (`oc -n openshift-gitops logs deploy/argocd-image-updater`): its git"
     " credentials (image-updater-git-creds, parity.imageupdater.git-credentials) and the registry credentials it"
     " pulls tags with.",
+    sources=(
+        "imageupdater-newest-build",
+        "imageupdater-helmvalues-write-back",
+        "oci-distribution-manifests",
+        "argocd-app-status",
+    ),
 )
 @pytest.mark.acceptance
 @pytest.mark.smoke

@@ -88,6 +88,7 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
     level=BLOCKING,
     remediation="Create the secret from stdin or a file (docs/SECRETS.md), or through External Secrets /"
     " Sealed Secrets (charts/secrets-examples); link quay-auth to SA pipeline.",
+    sources=("k8s-dockerconfigjson-secret",),
 )
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS, ids=lambda secret: secret.name)
 def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:

@@ -26,6 +26,7 @@ def route_host(env: EnvTarget, route: str) -> str:
     level=BLOCKING,
     remediation="`oc -n bitiq-<env> describe route <name>`: a host outside the router's domain or a"
     " conflicting route keeps it from being admitted; the host comes from baseDomain in values-<env>.yaml.",
+    sources=("route-admitted-condition",),
 )
 @by_route
 def test_route_admitted(cluster: Cluster, env: EnvTarget, route: str) -> None:
@@ -55,6 +56,7 @@ def test_route_admitted(cluster: Cluster, env: EnvTarget, route: str) -> None:
     remediation="The route host must resolve to the router: a wildcard *.<BASE_DOMAIN> record"
     " (see preflight.dns.wildcard), and no record for the host itself that points elsewhere (a stale one"
     " shadows the wildcard; remove it or point it at the router).",
+    sources=("openshift-wildcard-dns",),
 )
 @pytest.mark.acceptance
 @by_route
@@ -107,6 +109,7 @@ def router_addresses(env: EnvTarget) -> tuple[set[str], list[str]]:
     level=BLOCKING,
     remediation="`curl -v https://<host>/` from here; a 503 means no ready endpoints behind the route, a TLS"
     " error a certificate from another CA (pass --ca-bundle if the router serves a custom one).",
+    sources=("ingress-default-cert-configmap",),
 )
 @pytest.mark.acceptance
 @pytest.mark.smoke

@@ -74,6 +74,7 @@ def results(run: dict[str, Any]) -> dict[str, str]:
     level=BLOCKING,
     remediation="`tkn pipelinerun describe <run> -n openshift-pipelines` (or `oc describe`) shows the failed"
     " task; fix it and push again.",
+    sources=("tekton-succeeded-condition",),
 )
 @pytest.mark.acceptance
 @pytest.mark.smoke
@@ -92,6 +93,7 @@ def test_latest_run_succeeded(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="Run pipelines as SA `pipeline` (TriggerTemplate taskRunTemplate.serviceAccountName in"
     " charts/ci-pipelines); it holds the registry push secret.",
+    sources=("tekton-v1-service-account",),
 )
 @pytest.mark.acceptance
 def test_latest_run_service_account(cluster: Cluster) -> None:
@@ -111,6 +113,7 @@ def test_latest_run_service_account(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="The build-and-push task must emit IMAGE_URL and IMAGE_DIGEST and push to the registry;"
     " check the quay-auth secret and --registry-auth/--registry-endpoint if the registry is not reachable here.",
+    sources=("tekton-succeeded-condition", "tekton-v1-results", "oci-distribution-manifests"),
 )
 @pytest.mark.acceptance
 def test_image_pushed(cluster: Cluster, registry: RegistryClient) -> None:
@@ -136,6 +139,7 @@ def test_image_pushed(cluster: Cluster, registry: RegistryClient) -> None:
     level=BLOCKING,
     remediation="`oc -n openshift-pipelines secrets link pipeline quay-auth` (and `--for=pull`); the secret"
     " must be kubernetes.io/dockerconfigjson.",
+    sources=("tekton-sa-registry-credentials", "k8s-dockerconfigjson-secret"),
 )
 @pytest.mark.acceptance
 def test_registry_secret_linked(cluster: Cluster) -> None:
