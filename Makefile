@@ -50,7 +50,7 @@ system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, re
 	fi
 
 .PHONY: lint
-lint: venv tools ## ruff, mypy --strict on fixtures/, helm lint of every chart, actionlint of the workflows
+lint: venv tools ## ruff, mypy --strict on fixtures/ and suites/, helm lint of every chart, actionlint of the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -2,6 +2,7 @@
 
 They live here, not in the auto-loaded plugin (fixtures.plugin), so that another project's tests
 in the same environment never see fixtures named `env`, `cluster` or `git` that they did not ask for.
+Checks reach the run's settings through the ``settings`` fixture, never ``config.stash``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from fixtures.charts import Renderer, find_helm
 from fixtures.cluster import Cluster
 from fixtures.errors import ConfigurationError
 from fixtures.git_probe import GitReader
-from fixtures.plugin import SETTINGS, EnvTarget, RunSettings
 from fixtures.registry import RegistryClient, load_auths
+from fixtures.settings import SETTINGS, EnvTarget, RunSettings
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,6 @@ def renderer(request: pytest.FixtureRequest) -> Renderer:
 
 
 @pytest.fixture
-def cluster(env: EnvTarget, request: pytest.FixtureRequest) -> Cluster:
+def cluster(env: EnvTarget, settings: RunSettings) -> Cluster:
     """The read-only, cached view of the env's cluster."""
-    return request.config.stash[SETTINGS].pool.cluster(env.target)
+    return settings.pool.cluster(env.target)

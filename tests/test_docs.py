@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.catalog import SUITE_MARKERS, all_checks
+from fixtures.catalog import all_checks
 from fixtures.charts import discover
+from fixtures.markers import SUITE_MARKERS
 from tests.conftest import REPO
 
 DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]

@@ -7,7 +7,7 @@ from fixtures.checks import BLOCKING, check, fail, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import GITOPS_NAMESPACE, NESTED_APPS, PIPELINES_NAMESPACE
 from fixtures.openshift import condition, condition_is, describe_condition
-from fixtures.plugin import EnvTarget, RunSettings
+from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.parity
 

@@ -22,8 +22,8 @@ from fixtures.conventions import (
 )
 from fixtures.errors import ConfigurationError
 from fixtures.git_probe import GitReader, without_credentials
-from fixtures.plugin import EnvTarget, RunSettings
 from fixtures.registry import ImageRef, RegistryClient, RegistryUnreadable
+from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.parity
 

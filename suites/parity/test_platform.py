@@ -23,7 +23,7 @@ from fixtures.operators import (
     upgrade_awaiting_approval,
 )
 from fixtures.parity_exceptions import EXCEPTIONS_FILE, PRESENCE, Difference, load_exceptions, undeclared
-from fixtures.plugin import SETTINGS, EnvTarget, RunSettings
+from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.parity
 
@@ -117,9 +117,8 @@ def components(cluster: Cluster, env: EnvTarget) -> set[tuple[str, str, str]]:
     " declare the difference with a reason in charts/parity-exceptions.yaml.",
     min_envs=2,
 )
-def test_envs_run_the_same_components(request: pytest.FixtureRequest) -> None:
+def test_envs_run_the_same_components(settings: RunSettings) -> None:
     """With several --env, every env runs the same nested apps, routes and pipelines, unless declared."""
-    settings = request.config.stash[SETTINGS]
     if len(settings.envs) < 2:
         not_applicable("one env only: pass --env local --env prod to compare envs")
     per_env = {env.name: components(settings.pool.cluster(env.target), env) for env in settings.envs}

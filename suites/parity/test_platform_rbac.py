@@ -22,7 +22,7 @@ from fixtures.conventions import (
     PIPELINES_SCC,
 )
 from fixtures.platform_rbac import resource_of
-from fixtures.plugin import EnvTarget
+from fixtures.settings import EnvTarget
 
 pytestmark = pytest.mark.parity
 

@@ -9,7 +9,7 @@ from fixtures.cluster import Cluster
 from fixtures.conventions import ROUTE_HOST_LABELS
 from fixtures.http_probe import get, tls_context
 from fixtures.openshift import condition_is
-from fixtures.plugin import EnvTarget, RunSettings
+from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.parity
 
@@ -117,7 +117,7 @@ def router_addresses(env: EnvTarget) -> tuple[set[str], list[str]]:
 def test_route_serves_200(cluster: Cluster, env: EnvTarget, settings: RunSettings, route: str) -> None:
     """HTTPS GET on the route host returns 200, TLS verified against the cluster's ingress CA (or --ca-bundle)."""
     ca_pem = None
-    if not settings.ca_bundle and not settings.insecure:
+    if not env.probes.ca_bundle and not settings.insecure:
         configmaps = cluster.list_namespace("", "configmaps", "openshift-config-managed")
         bundle = next(
             (cm for cm in configmaps if (cm.get("metadata") or {}).get("name") == "default-ingress-cert"), None
@@ -125,7 +125,7 @@ def test_route_serves_200(cluster: Cluster, env: EnvTarget, settings: RunSetting
         ca_pem = ((bundle or {}).get("data") or {}).get("ca-bundle.crt")
         if not ca_pem:
             fail("openshift-config-managed/default-ingress-cert has no ca-bundle.crt: pass --ca-bundle")
-    context = tls_context(ca_pem, settings.ca_bundle, insecure=settings.insecure)
+    context = tls_context(ca_pem, env.probes.ca_bundle, insecure=settings.insecure)
     answer = get(route_host(env, route), "/", context, env.probes.ingress_address)
     verification = " (TLS not verified: --insecure)" if settings.insecure else ""
     if answer.status != 200:

@@ -15,7 +15,7 @@ from fixtures.openshift import (
     name_of,
     node_state,
 )
-from fixtures.plugin import RunSettings
+from fixtures.settings import RunSettings
 
 pytestmark = pytest.mark.preflight
 

@@ -6,7 +6,7 @@ from fixtures.checks import ADVISORY, BLOCKING, check, fail, not_applicable, not
 from fixtures.cluster import Cluster
 from fixtures.conventions import ROUTE_HOST_LABELS
 from fixtures.openshift import name_of, namespace_of
-from fixtures.plugin import EnvTarget, RunSettings
+from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.preflight
 

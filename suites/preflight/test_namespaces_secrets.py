@@ -6,7 +6,7 @@ from fixtures.checks import ADVISORY, BLOCKING, check, fail, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import PLATFORM_NAMESPACES, REQUIRED_SECRETS, RequiredSecret, require_secret
 from fixtures.openshift import name_of
-from fixtures.plugin import EnvTarget
+from fixtures.settings import EnvTarget
 
 pytestmark = pytest.mark.preflight
 

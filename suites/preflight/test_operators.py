@@ -25,7 +25,7 @@ from fixtures.operators import (
     read_openshift_version,
     upgrade_awaiting_approval,
 )
-from fixtures.plugin import EnvTarget, RunSettings
+from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.preflight
 

@@ -14,12 +14,12 @@ from fixtures.gitops import (
     IMAGE_UPDATER_PREFIX,
     by_kind,
     image_tag,
-    name,
     nested_applications,
     umbrella_for,
 )
+from fixtures.openshift import name_of
 from fixtures.operators import ChannelFinding
-from fixtures.plugin import RunSettings
+from fixtures.settings import RunSettings
 from fixtures.tekton import referenced_tasks, step_containers
 
 pytestmark = pytest.mark.static
@@ -82,7 +82,7 @@ def test_nested_destinations(renderer: Renderer, settings: RunSettings, chart_en
     for application in applications:
         server = ((application.get("spec") or {}).get("destination") or {}).get("server")
         if server != cluster_server:
-            problems.append(f"{name(application)} destination {server}, want {cluster_server}")
+            problems.append(f"{name_of(application)} destination {server}, want {cluster_server}")
     if problems:
         fail("; ".join(problems))
     note(f"{len(applications)} nested Applications -> {cluster_server}")
@@ -99,14 +99,14 @@ def test_application_naming(renderer: Renderer, settings: RunSettings, chart_env
     umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
     applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
     problems = []
-    names = {name(application) for application in applications}
+    names = {name_of(application) for application in applications}
     wanted = {f"{app}-{chart_env}" for app in NESTED_APPS}
     if names != wanted:
         problems.append(f"nested Applications {sorted(names)}, want {sorted(wanted)}")
     for application in applications:
         labels = (application.get("metadata") or {}).get("labels") or {}
         if labels.get("bitiq.io/env") != chart_env or labels.get("app.kubernetes.io/part-of") != "bitiq-umbrella":
-            problems.append(f"{name(application)} labels {labels}")
+            problems.append(f"{name_of(application)} labels {labels}")
     if problems:
         fail("; ".join(problems))
     note(f"{', '.join(sorted(names))}")
@@ -209,7 +209,7 @@ def test_image_updater_write_back(renderer: Renderer, settings: RunSettings, cha
     """The sample app's Image Updater annotations write deterministic tags back to the env's own values file."""
     umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
     applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
-    sample = next((app for app in applications if name(app) == f"bitiq-sample-app-{chart_env}"), None)
+    sample = next((app for app in applications if name_of(app) == f"bitiq-sample-app-{chart_env}"), None)
     if sample is None:
         fail(f"no Application bitiq-sample-app-{chart_env} in the umbrella render")
     annotations = {
@@ -243,7 +243,7 @@ def test_image_updater_write_back(renderer: Renderer, settings: RunSettings, cha
 def sample_app_annotations(renderer: Renderer, settings: RunSettings, chart_env: str) -> dict[str, str]:
     umbrella = umbrella_for(renderer, chart_named(settings, "argocd-apps"), chart_env)
     applications = nested_applications(renderer, chart_named(settings, "bitiq-umbrella"), umbrella)
-    sample = next((app for app in applications if name(app) == f"bitiq-sample-app-{chart_env}"), None)
+    sample = next((app for app in applications if name_of(app) == f"bitiq-sample-app-{chart_env}"), None)
     if sample is None:
         fail(f"no Application bitiq-sample-app-{chart_env} in the umbrella render")
     return {
@@ -287,7 +287,7 @@ def test_image_updater_git_credentials(renderer: Renderer, settings: RunSettings
     chart_namespace = chart.namespace(chart_env)
     deployment = next(iter(by_kind(objects, "Deployment")), None)
     account = str(((deployment or {}).get("spec") or {}).get("template", {}).get("spec", {}).get("serviceAccountName"))
-    roles = {name(role): role for role in by_kind(objects, "Role")}
+    roles = {name_of(role): role for role in by_kind(objects, "Role")}
     bound = [
         roles[str((binding.get("roleRef") or {}).get("name"))]
         for binding in by_kind(objects, "RoleBinding")
@@ -328,9 +328,9 @@ def test_routes(renderer: Renderer, settings: RunSettings, chart: Chart, chart_e
         spec = route.get("spec") or {}
         host = str(spec.get("host", ""))
         if not host.endswith("." + base_domain):
-            problems.append(f"Route {name(route)} host {host or '(none)'} is not under {base_domain}")
+            problems.append(f"Route {name_of(route)} host {host or '(none)'} is not under {base_domain}")
         if ((spec.get("tls") or {}).get("termination")) not in ("edge", "reencrypt", "passthrough"):
-            problems.append(f"Route {name(route)} has no TLS termination")
+            problems.append(f"Route {name_of(route)} has no TLS termination")
     if problems:
         fail("; ".join(problems))
     note(f"{len(routes)} Routes on {base_domain} with TLS" if routes else "no Routes")
@@ -408,7 +408,7 @@ def test_workloads_hardened(renderer: Renderer, chart: Chart, chart_env: str) ->
 def test_no_secret_data(renderer: Renderer, chart: Chart, chart_env: str) -> None:
     """No Secret in a default render carries data or stringData."""
     leaking = [
-        name(secret)
+        name_of(secret)
         for secret in by_kind(renderer.objects(chart, chart_env), "Secret")
         if secret.get("data") or secret.get("stringData")
     ]
@@ -482,12 +482,12 @@ def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_
         return (kind, obj_name, (namespace or default_namespace) if kind == "Role" else "")
 
     roles = [obj for obj in objects if obj.get("kind") in ("Role", "ClusterRole")]
-    rendered = {key(str(role["kind"]), name(role), (role.get("metadata") or {}).get("namespace")) for role in roles}
+    rendered = {key(str(role["kind"]), name_of(role), (role.get("metadata") or {}).get("namespace")) for role in roles}
     problems, rule_count = [], 0
     granted_secrets: set[tuple[str, str]] = set()
     for role in roles:
         namespace = (role.get("metadata") or {}).get("namespace")
-        where = f"{role['kind']} {namespace + '/' if role['kind'] == 'Role' and namespace else ''}{name(role)}"
+        where = f"{role['kind']} {namespace + '/' if role['kind'] == 'Role' and namespace else ''}{name_of(role)}"
         if role.get("aggregationRule"):
             problems.append(f"{where} has an aggregationRule: it would take in the rules of other ClusterRoles")
         for index, rule in enumerate(role.get("rules") or []):
@@ -511,7 +511,7 @@ def test_runner_rbac_read_only(renderer: Renderer, settings: RunSettings, chart_
         namespace = (binding.get("metadata") or {}).get("namespace")
         if key(str(ref.get("kind")), str(ref.get("name")), namespace) not in rendered:
             problems.append(
-                f"{binding['kind']} {name(binding)} binds {ref.get('kind')} {ref.get('name')},"
+                f"{binding['kind']} {name_of(binding)} binds {ref.get('kind')} {ref.get('name')},"
                 " which the chart does not render"
             )
     if problems:

@@ -5,7 +5,7 @@ import pytest
 from fixtures.charts import Chart, Renderer
 from fixtures.checks import BLOCKING, check, fail, note
 from fixtures.parity_exceptions import EXCEPTIONS_FILE, differences, load_exceptions, normaliser, undeclared
-from fixtures.plugin import RunSettings
+from fixtures.settings import RunSettings
 
 pytestmark = pytest.mark.static
 

@@ -10,7 +10,8 @@ import pytest
 from fixtures.charts import Chart, Renderer, discover
 from fixtures.checks import BLOCKING, check, fail, not_applicable, note
 from fixtures.conventions import ARGOCD_CONTROLLER_SERVICE_ACCOUNT, ARGOCD_MANAGED_BY_LABEL, GITOPS_NAMESPACE
-from fixtures.gitops import by_kind, name, nested_applications, umbrella_for
+from fixtures.gitops import by_kind, nested_applications, umbrella_for
+from fixtures.openshift import name_of
 from fixtures.platform_rbac import (
     CLUSTER_CONFIG_RULES,
     CLUSTER_SCOPED_KINDS,
@@ -19,7 +20,7 @@ from fixtures.platform_rbac import (
     resource_of,
     rules_allow,
 )
-from fixtures.plugin import RunSettings
+from fixtures.settings import RunSettings
 
 pytestmark = pytest.mark.static
 
@@ -57,7 +58,7 @@ def _writes(chart: Chart, app: str, objects: list[dict[str, Any]], default_names
 
 def _explicit_grants(objects: list[dict[str, Any]], argocd_namespace: str) -> dict[str, list[dict[str, Any]]]:
     """Rules of Roles the charts bind to the application controller's ServiceAccount, by namespace."""
-    roles = {(str(obj["metadata"].get("namespace", "")), name(obj)): obj for obj in by_kind(objects, "Role")}
+    roles = {(str(obj["metadata"].get("namespace", "")), name_of(obj)): obj for obj in by_kind(objects, "Role")}
     grants: dict[str, list[dict[str, Any]]] = {}
     for binding in by_kind(objects, "RoleBinding"):
         namespace = str(binding["metadata"].get("namespace", ""))
@@ -104,7 +105,7 @@ def test_managed_namespaces(renderer: Renderer, settings: RunSettings, chart_env
         GITOPS_NAMESPACE,
     )
     labelled = {
-        name(namespace)
+        name_of(namespace)
         for namespace in by_kind(umbrella_objects, "Namespace")
         if ((namespace.get("metadata") or {}).get("labels") or {}).get(ARGOCD_MANAGED_BY_LABEL) == argocd_namespace
     }
@@ -119,7 +120,9 @@ def test_managed_namespaces(renderer: Renderer, settings: RunSettings, chart_env
         spec = application.get("spec") or {}
         chart_name = str((spec.get("source") or {}).get("path", "")).rstrip("/").rsplit("/", 1)[-1]
         if chart_name not in charts:
-            fail(f"env {chart_env}: {name(application)} deploys chart {chart_name!r}, not under {settings.charts_dir}")
+            fail(
+                f"env {chart_env}: {name_of(application)} deploys chart {chart_name!r}, not under {settings.charts_dir}"
+            )
         parameters = {
             str(parameter["name"]): str(parameter.get("value", ""))
             for parameter in ((spec.get("source") or {}).get("helm") or {}).get("parameters") or []
@@ -127,7 +130,7 @@ def test_managed_namespaces(renderer: Renderer, settings: RunSettings, chart_env
         objects = renderer.objects(charts[chart_name], chart_env, parameters or None)
         every_object += objects
         destination = str((spec.get("destination") or {}).get("namespace") or charts[chart_name].namespace(chart_env))
-        writes += _writes(charts[chart_name], name(application), objects, destination)
+        writes += _writes(charts[chart_name], name_of(application), objects, destination)
     grants = _explicit_grants(every_object, argocd_namespace)
     problems, granted = [], set()
     for write in writes:
@@ -201,7 +204,7 @@ def test_sync_pausable(renderer: Renderer, settings: RunSettings, chart_env: str
         rules = (appset.get("spec") or {}).get("ignoreApplicationDifferences") or []
         if not any(_ignores_sync_policy(rule) for rule in rules):
             fail(
-                f"ApplicationSet {name(appset)} (env {chart_env}): ignoreApplicationDifferences {rules or 'absent'}"
+                f"ApplicationSet {name_of(appset)} (env {chart_env}): ignoreApplicationDifferences {rules or 'absent'}"
                 f" does not cover {SYNC_POLICY_POINTER}: a paused auto-sync is re-enabled on the next reconcile,"
                 " and `argocd app rollback` refuses while auto-sync is on"
             )
