@@ -51,6 +51,16 @@ CASES: dict[str, set[str]] = {
     "webhook-secret-missing": {"parity.secrets.present[github-webhook-secret]"},
     "imageupdater-git-creds-missing": {"parity.imageupdater.git-credentials"},
     "imageupdater-role-lacks-git-creds": {"parity.imageupdater.git-credentials"},
+    # One pipeline per component: a frontend failure fails the frontend rows only, the backend's stay PASS.
+    "pipelinerun-frontend-failed": {
+        "parity.tekton.latest-run-succeeded[frontend]",
+        "parity.tekton.image-pushed[frontend]",
+    },
+    "pipeline-frontend-missing": {
+        "parity.tekton.latest-run-succeeded[frontend]",
+        "parity.tekton.service-account[frontend]",
+        "parity.tekton.image-pushed[frontend]",
+    },
 }
 # Verdicts other than PASS and FAIL a scenario pins (by check ID, or `ID[target]`).
 OTHERS: dict[str, dict[str, str]] = {}

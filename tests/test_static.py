@@ -181,7 +181,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
     "template-syntax-error": (
         "static.charts.render",
         lambda charts: replace_text(
-            charts / "ci-pipelines/templates/pipeline.yaml", "{{ .Values.gitUrl }}", "{{ .Values.gitUrl }"
+            charts / "ci-pipelines/templates/pipeline.yaml", "{{ $pipeline.git.url }}", "{{ $pipeline.git.url }"
         ),
     ),
     "runner-rbac-writes": (
@@ -238,6 +238,31 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
             "            securityContext:\n              privileged: true\n",
         ),
     ),
+    # static.pipelines.images-built: an image with no pipeline, a pipeline whose image nothing runs, and an
+    # Image Updater list naming an image nothing runs (charts/ci-pipelines values `pipelines`).
+    "frontend-pipeline-missing": (
+        "static.pipelines.images-built",
+        lambda charts: edit_yaml(
+            charts / "ci-pipelines/values.yaml",
+            lambda v: v.update(pipelines=[p for p in v["pipelines"] if p["name"] != "frontend"]),
+        ),
+    ),
+    "pipeline-image-unused": (
+        "static.pipelines.images-built",
+        lambda charts: replace_text(
+            charts / "ci-pipelines/values.yaml",
+            "repository: quay.io/bitiq/bitiq-sample-frontend",
+            "repository: quay.io/bitiq/bitiq-sample-worker",
+        ),
+    ),
+    "image-list-names-unrun-image": (
+        "static.pipelines.images-built",
+        lambda charts: replace_text(
+            charts / "bitiq-umbrella/values.yaml",
+            "frontendRepo: quay.io/bitiq/bitiq-sample-frontend",
+            "frontendRepo: quay.io/bitiq/bitiq-sample-web",
+        ),
+    ),
 }
 
 # What the evidence of a mutation's failure must say: the object and the JSON path of the bad field.
@@ -261,6 +286,18 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
         "no schema for external-secrets.io/v1 ExternalSecret",
     ),
     "tekton-step-privileged": ("Pipeline bitiq-build-and-push task compute-tag step tag is privileged",),
+    "frontend-pipeline-missing": (
+        "env prod: quay.io/bitiq/bitiq-sample-frontend (run by Deployment bitiq-sample-app-web container",
+        "is built by no Pipeline of ci-pipelines",
+    ),
+    "pipeline-image-unused": (
+        "quay.io/bitiq/bitiq-sample-frontend (run by Deployment bitiq-sample-app-web",
+        "Pipeline bitiq-build-and-push-frontend builds quay.io/bitiq/bitiq-sample-worker, which no container",
+    ),
+    "image-list-names-unrun-image": (
+        "image-list names frontend=quay.io/bitiq/bitiq-sample-web, which no container of bitiq-sample-app runs",
+        "quay.io/bitiq/bitiq-sample-frontend (run by Deployment bitiq-sample-app-web",
+    ),
 }
 
 

@@ -326,7 +326,14 @@ def test_refused_credentials_leave_registry_checks_not_evaluated(
     auth_file = tmp_path / "auth.json"
     auth_file.write_text(json.dumps({"auths": {REGISTRY: {"auth": wrong}}}))
     run = run_suite(
-        "-m", "parity", "--env", "prod", "-k", "write_back or image_pushed", "--registry-auth", str(auth_file)
+        "-m",
+        "parity",
+        "--env",
+        "prod",
+        "-k",
+        "write_back or (image_pushed and backend)",
+        "--registry-auth",
+        str(auth_file),
     )
     for check_id in (WRITE_BACK, "parity.tekton.image-pushed"):
         record = run.record(check_id)
@@ -369,13 +376,13 @@ def test_write_back_fails_naming_the_images_the_list_lacks(run_suite: RunSuite, 
 
 
 def test_image_pushed_reads_the_latest_successful_run(run_suite: RunSuite) -> None:
-    run = run_suite("-m", "parity", "--env", "prod", "-k", "tekton", scenario="pipelinerun-latest-failed")
+    run = run_suite("-m", "parity", "--env", "prod", "-k", "tekton and backend", scenario="pipelinerun-latest-failed")
     assert run.record("parity.tekton.latest-run-succeeded")["verdict"] == "FAIL"
     assert "bitiq-build-and-push-r5t8w failed" in run.record("parity.tekton.latest-run-succeeded")["evidence"]
     pushed = run.record("parity.tekton.image-pushed")
     assert pushed["verdict"] == "PASS", run.output[-3000:]
     assert f"quay.io/{BACKEND}:v0.3.2-commit.9b1e7d3@sha256:" in pushed["evidence"]
-    run = run_suite("-m", "parity", "--env", "prod", "-k", "image_pushed", scenario="pipelinerun-failed")
+    run = run_suite("-m", "parity", "--env", "prod", "-k", "image_pushed and backend", scenario="pipelinerun-failed")
     pushed = run.record("parity.tekton.image-pushed")
     assert pushed["verdict"] == "FAIL"
     assert (

@@ -1,4 +1,10 @@
-"""Parity: Tekton builds and pushes the sample app as SA `pipeline` (plan: PipelineRuns build and push images)."""
+"""Parity: Tekton builds and pushes the sample app as SA `pipeline` (plan: PipelineRuns build and push images).
+
+Every component has its own Pipeline (charts/ci-pipelines `pipelines`), so the run checks are
+parametrised per pipeline: the matrix shows the backend and frontend rows apart, and a failed
+frontend build fails only the frontend rows. The registry secret is the ServiceAccount's, shared by
+every pipeline, so that check stays one per env.
+"""
 
 from typing import Any
 
@@ -7,10 +13,11 @@ import pytest
 from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import (
-    PIPELINE,
+    BUILD_PIPELINES,
     PIPELINE_SERVICE_ACCOUNT,
     PIPELINES_NAMESPACE,
     SECRETS_READ,
+    BuildPipeline,
     registry_credential_problems,
 )
 from fixtures.openshift import condition, describe_condition, name_of
@@ -20,18 +27,27 @@ pytestmark = pytest.mark.parity
 
 TEKTON = "tekton.dev"
 SUCCEEDED_REASONS = ("Succeeded", "Completed")  # Completed: succeeded with some tasks skipped
+per_pipeline = pytest.mark.parametrize("pipeline", BUILD_PIPELINES, ids=str)
 
 
-def _runs(cluster: Cluster) -> list[dict[str, Any]]:
+def _runs(cluster: Cluster, pipeline: BuildPipeline) -> list[dict[str, Any]]:
     """The PipelineRuns of the pipeline, newest first (FAIL when there is none)."""
     runs = [
         run
         for run in cluster.objects(TEKTON, "pipelineruns", PIPELINES_NAMESPACE)
-        if ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == PIPELINE
-        or ((run.get("metadata") or {}).get("labels") or {}).get("tekton.dev/pipeline") == PIPELINE
+        if ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == pipeline.name
+        or ((run.get("metadata") or {}).get("labels") or {}).get("tekton.dev/pipeline") == pipeline.name
     ]
     if not runs:
-        fail(f"no PipelineRun of {PIPELINES_NAMESPACE}/{PIPELINE} yet: push to the app repository or start one")
+        exists = cluster.find(TEKTON, "pipelines", pipeline.name, PIPELINES_NAMESPACE) is not None
+        fail(
+            f"no PipelineRun of {PIPELINES_NAMESPACE}/{pipeline.name} ({pipeline.component}) yet"
+            + (
+                ": push to the app repository or start one"
+                if exists
+                else f", and no Pipeline {pipeline.name}: is it rendered for this env (charts/ci-pipelines pipelines)?"
+            )
+        )
 
     def started(run: dict[str, Any]) -> str:
         return str(
@@ -41,8 +57,8 @@ def _runs(cluster: Cluster) -> list[dict[str, Any]]:
     return sorted(runs, key=started, reverse=True)
 
 
-def latest_run(cluster: Cluster) -> dict[str, Any]:
-    return _runs(cluster)[0]
+def latest_run(cluster: Cluster, pipeline: BuildPipeline) -> dict[str, Any]:
+    return _runs(cluster, pipeline)[0]
 
 
 def succeeded(run: dict[str, Any]) -> bool:
@@ -50,13 +66,13 @@ def succeeded(run: dict[str, Any]) -> bool:
     return found is not None and str(found.get("status")) == "True" and str(found.get("reason")) in SUCCEEDED_REASONS
 
 
-def latest_successful_run(cluster: Cluster) -> dict[str, Any]:
+def latest_successful_run(cluster: Cluster, pipeline: BuildPipeline) -> dict[str, Any]:
     """The newest PipelineRun that Succeeded: the one whose image must be in the registry."""
-    runs = _runs(cluster)
+    runs = _runs(cluster, pipeline)
     run = next((run for run in runs if succeeded(run)), None)
     if run is None:
         fail(
-            f"none of the {len(runs)} PipelineRun(s) of {PIPELINES_NAMESPACE}/{PIPELINE} has succeeded"
+            f"none of the {len(runs)} PipelineRun(s) of {PIPELINES_NAMESPACE}/{pipeline.name} has succeeded"
             f" (latest: {name_of(runs[0])}, {describe_condition(condition(runs[0], 'Succeeded'))}): no image was pushed"
         )
     return run
@@ -74,13 +90,14 @@ def results(run: dict[str, Any]) -> dict[str, str]:
     level=BLOCKING,
     remediation="`tkn pipelinerun describe <run> -n openshift-pipelines` (or `oc describe`) shows the failed"
     " task; fix it and push again.",
-    sources=("tekton-succeeded-condition",),
+    sources=("tekton-succeeded-condition", "ci-pipelines-per-component"),
 )
 @pytest.mark.acceptance
 @pytest.mark.smoke
-def test_latest_run_succeeded(cluster: Cluster) -> None:
-    """The latest PipelineRun of bitiq-build-and-push Succeeded (reason Succeeded or Completed)."""
-    run = latest_run(cluster)
+@per_pipeline
+def test_latest_run_succeeded(cluster: Cluster, pipeline: BuildPipeline) -> None:
+    """The latest PipelineRun of each component's pipeline Succeeded (reason Succeeded or Completed)."""
+    run = latest_run(cluster, pipeline)
     succeeded = condition(run, "Succeeded")
     if succeeded is None or str(succeeded.get("status")) != "True":
         state = "still running" if succeeded is not None and str(succeeded.get("status")) == "Unknown" else "failed"
@@ -93,12 +110,13 @@ def test_latest_run_succeeded(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="Run pipelines as SA `pipeline` (TriggerTemplate taskRunTemplate.serviceAccountName in"
     " charts/ci-pipelines); it holds the registry push secret.",
-    sources=("tekton-v1-service-account",),
+    sources=("tekton-v1-service-account", "ci-pipelines-per-component"),
 )
 @pytest.mark.acceptance
-def test_latest_run_service_account(cluster: Cluster) -> None:
-    """The latest PipelineRun ran as ServiceAccount `pipeline`."""
-    run = latest_run(cluster)
+@per_pipeline
+def test_latest_run_service_account(cluster: Cluster, pipeline: BuildPipeline) -> None:
+    """The latest PipelineRun of each component's pipeline ran as ServiceAccount `pipeline`."""
+    run = latest_run(cluster, pipeline)
     spec = run.get("spec") or {}
     account = (
         (spec.get("taskRunTemplate") or {}).get("serviceAccountName") or spec.get("serviceAccountName") or "default"
@@ -113,12 +131,18 @@ def test_latest_run_service_account(cluster: Cluster) -> None:
     level=BLOCKING,
     remediation="The build-and-push task must emit IMAGE_URL and IMAGE_DIGEST and push to the registry;"
     " check the quay-auth secret and --registry-auth/--registry-endpoint if the registry is not reachable here.",
-    sources=("tekton-succeeded-condition", "tekton-v1-results", "oci-distribution-manifests"),
+    sources=(
+        "tekton-succeeded-condition",
+        "tekton-v1-results",
+        "oci-distribution-manifests",
+        "ci-pipelines-per-component",
+    ),
 )
 @pytest.mark.acceptance
-def test_image_pushed(cluster: Cluster, registry: RegistryClient) -> None:
-    """The latest successful run's IMAGE_URL exists in the registry with the run's IMAGE_DIGEST."""
-    run = latest_successful_run(cluster)
+@per_pipeline
+def test_image_pushed(cluster: Cluster, registry: RegistryClient, pipeline: BuildPipeline) -> None:
+    """Per pipeline, the latest successful run's IMAGE_URL exists in the registry with the run's IMAGE_DIGEST."""
+    run = latest_successful_run(cluster, pipeline)
     values = results(run)
     missing = [key for key in ("IMAGE_URL", "IMAGE_DIGEST") if not values.get(key)]
     if missing:
