@@ -13,8 +13,9 @@ import pytest
 
 from fixtures.charts import Chart, Renderer, containers, discover
 from fixtures.checks import BLOCKING, check, fail, note
-from fixtures.gitops import IMAGE_UPDATER_PREFIX, by_kind, name, nested_applications, umbrella_for
-from fixtures.plugin import RunSettings
+from fixtures.gitops import IMAGE_UPDATER_PREFIX, by_kind, nested_applications, umbrella_for
+from fixtures.openshift import name_of
+from fixtures.settings import RunSettings
 
 pytestmark = pytest.mark.static
 
@@ -53,9 +54,9 @@ def images_built(renderer: Renderer, chart: Chart, env: str) -> dict[str, list[s
         params = {str(p.get("name")): p for p in (pipeline.get("spec") or {}).get("params") or []}
         default = (params.get(IMAGE_PARAM) or {}).get("default")
         if default:
-            found[repository_of(str(default))].append(f"Pipeline {name(pipeline)}")
+            found[repository_of(str(default))].append(f"Pipeline {name_of(pipeline)}")
         else:
-            found[""].append(f"Pipeline {name(pipeline)} (no {IMAGE_PARAM} default)")
+            found[""].append(f"Pipeline {name_of(pipeline)} (no {IMAGE_PARAM} default)")
     return dict(found)
 
 
@@ -66,7 +67,7 @@ def images_tracked(renderer: Renderer, settings: RunSettings, env: str) -> dict[
     """
     umbrella = umbrella_for(renderer, _chart(settings, "argocd-apps"), env)
     applications = nested_applications(renderer, _chart(settings, "bitiq-umbrella"), umbrella)
-    sample = next((app for app in applications if name(app) == f"{SAMPLE_APP}-{env}"), None)
+    sample = next((app for app in applications if name_of(app) == f"{SAMPLE_APP}-{env}"), None)
     if sample is None:
         fail(f"no Application {SAMPLE_APP}-{env} in the umbrella render")
     annotations = (sample.get("metadata") or {}).get("annotations") or {}
