@@ -30,15 +30,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv with the suite and its dev tools
 
 .PHONY: tools
-tools: ## build the pinned kube-apiserver, etcd, helm, actionlint and helm-unittest into .tools/bin (cached per machine)
-	scripts/install-tools.sh etcd kube-apiserver helm actionlint helm-unittest
+tools: ## build the pinned kube-apiserver, etcd, helm, actionlint, helm-unittest and the live loop's kube-controller-manager, kube-scheduler, kwok and argocd into .tools/bin (cached per machine)
+	scripts/install-tools.sh etcd kube-apiserver helm actionlint helm-unittest kube-controllers kwok argocd
 
 # Debian packages whose servers the sandbox starts (command -> package).
 SYSTEM_TOOLS := dnsmasq:dnsmasq-base nginx:nginx-light docker-registry:docker-registry git:git \
-  chromium:chromium chromedriver:chromium-driver
+  chromium:chromium chromedriver:chromium-driver redis-server:redis-server
 
 .PHONY: system-deps
-system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, registry, git, chromium) when missing
+system-deps: ## install the Debian packages the sandbox runs (dnsmasq, nginx, registry, git, chromium, redis) when missing
 	@missing=""; for entry in $(SYSTEM_TOOLS); do \
 	  command -v "$${entry%%:*}" >/dev/null || [ -x "/usr/sbin/$${entry%%:*}" ] || missing="$$missing $${entry#*:}"; \
 	done; \
@@ -113,20 +113,27 @@ parity: venv ## parity and acceptance checks against the current kube context (E
 	BASE_DOMAIN=$(BASE_DOMAIN) scripts/run-pytest.sh $(PYTEST) -m parity --env $(ENV) $(ARGS)
 
 .PHONY: demo
-demo: venv tools system-deps ## the whole suite against the embedded sandbox (healthy-prod); reports in reports/
+# LIVE=1: the live GitOps loop (scenario live-prod): bootstrap installs the ApplicationSet and real Argo CD
+# controllers sync the charts from the sandbox's git repository before the suite runs.
+DEMO_SCENARIO = $(if $(LIVE),live-prod,healthy-prod)
+demo: venv tools system-deps ## the whole suite against the embedded sandbox (healthy-prod; LIVE=1: live-prod, bootstrapped by real Argo CD); reports in reports/
 	mkdir -p $(REPORTS)
-	$(PY) -m fixtures.sandbox up --state-dir $(DEMO_STATE) --scenario healthy-prod
+	$(PY) -m fixtures.sandbox up --state-dir $(DEMO_STATE) --scenario $(DEMO_SCENARIO)
 	status=0; \
 	eval "$$($(PY) -m fixtures.sandbox env --state-dir $(DEMO_STATE) --user admin)"; \
-	$(PYTEST) -m "preflight or parity or smoke or acceptance or static" --env prod \
+	if [ -n "$(LIVE)" ]; then \
+	  ENV=prod scripts/bootstrap.sh --acceptance-timeout 300 --report-dir $(REPORTS)/bootstrap || status=$$?; \
+	  $(PY) -m fixtures.sandbox status --state-dir $(DEMO_STATE) || true; \
+	fi; \
+	[ $$status -ne 0 ] || $(PYTEST) -m "preflight or parity or smoke or acceptance or static" --env prod \
 	  --report-dir $(REPORTS) --html $(REPORTS)/report.html --self-contained-html \
 	  --junitxml $(REPORTS)/junit.xml $(ARGS) || status=$$?; \
 	$(PY) -m fixtures.sandbox down --state-dir $(DEMO_STATE); \
 	exit $$status
 
 .PHONY: sandbox-up sandbox-down
-sandbox-up: venv tools ## start a sandbox in .sandbox/dev (SCENARIO=name); then eval "$$(make -s sandbox-env)"
-	$(PY) -m fixtures.sandbox up --state-dir .sandbox/dev --scenario $(or $(SCENARIO),healthy-prod)
+sandbox-up: venv tools ## start a sandbox in .sandbox/dev (SCENARIO=name; LIVE=1: live-prod, the live GitOps loop); then eval "$$(make -s sandbox-env)"
+	$(PY) -m fixtures.sandbox up --state-dir .sandbox/dev --scenario $(or $(SCENARIO),$(if $(LIVE),live-prod,healthy-prod))
 sandbox-down: ## stop the sandbox in .sandbox/dev
 	$(PY) -m fixtures.sandbox down --state-dir .sandbox/dev
 

@@ -13,6 +13,8 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.7}"
 HELM_UNITTEST_VERSION="${HELM_UNITTEST_VERSION:-v1.1.2}"
+ARGOCD_VERSION="${ARGOCD_VERSION:-v3.1.9}"    # the Argo CD line OpenShift GitOps ships for 4.19
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_bin="${repo_root}/.tools/bin"
@@ -34,6 +36,10 @@ reported_version() {
     etcd)           out="$("$binary" --version 2>/dev/null | head -n1 || true)" ;;  # "etcd Version: 3.5.35"
     helm)           out="$("$binary" version --short 2>/dev/null || true)" ;;  # "v3.22.0+g..."
     actionlint)     out="$("$binary" -version 2>/dev/null | head -n1 || true)" ;;  # "1.7.7"
+    kube-controller-manager|kube-scheduler)
+                    out="$("$binary" --version 2>/dev/null || true)" ;;   # "Kubernetes v1.32.13"
+    argocd)         out="$("$binary" version --client --short 2>/dev/null || true)" ;;  # "argocd: v3.1.9+unknown"
+    kwok)           out="$("$binary" --version 2>/dev/null || true)" ;;   # "kwok version v0.8.0 ..."
   esac
   grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n1 | sed 's/^/v/'
 }
@@ -198,6 +204,134 @@ platformCommand:
 YAML
 }
 
+# kube-controller-manager and kube-scheduler (the live loop: Deployments get ReplicaSets and
+# Pods, and Pods get a node). One wrapper module like kube-apiserver's, one multi-call binary
+# (the module download and the compile of k8s.io/kubernetes are shared): it runs the scheduler
+# when started under a name beginning with "kube-scheduler", else the controller manager.
+install_kube_controllers() {
+  if adopt_existing kube-controller-manager "$KUBE_VERSION" && adopt_existing kube-scheduler "$KUBE_VERSION"; then
+    return 0
+  fi
+  local minor="${KUBE_VERSION#v1.}" dir="$cache_root/src/kube-controllers-${KUBE_VERSION}"
+  local staging_version="v0.${minor}" name=kube-controllers version
+  local staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go
+    cloud-provider cluster-bootstrap code-generator component-base component-helpers
+    controller-manager cri-api cri-client csi-translation-lib dynamic-resource-allocation
+    endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy
+    kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission sample-apiserver
+    sample-cli-plugin sample-controller)
+  mkdir -p "$dir"
+  {
+    echo "module bitiq.local/kube-controllers"
+    echo
+    echo "go 1.23"
+    echo
+    echo "require k8s.io/kubernetes ${KUBE_VERSION}"
+    echo
+    for module in "${staging[@]}"; do
+      version="${staging_version}"
+      # The proxy answers 403 for k8s.io/endpointslice v0.32.13 ("This module version is not
+      # available"; seen 2026-11-29); its v0.32.12 twin is the newest it serves on that line.
+      [ "$module" = endpointslice ] && [ "$staging_version" = v0.32.13 ] && version=v0.32.12
+      echo "replace k8s.io/${module} => k8s.io/${module} ${version}"
+    done
+  } >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/component-base/cli"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+func main() {
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "kube-scheduler") {
+		os.Exit(cli.Run(scheduler.NewSchedulerCommand()))
+	}
+	os.Exit(cli.Run(controllermanager.NewControllerManagerCommand()))
+}
+GO
+  local major_minor="${KUBE_VERSION#v}"; major_minor="${major_minor%.*}"
+  local version_pkg="k8s.io/component-base/version"
+  build_wrapper "$name" "$KUBE_VERSION" "$dir" \
+    "-X ${version_pkg}.gitVersion=${KUBE_VERSION} -X ${version_pkg}.gitMajor=${major_minor%%.*} -X ${version_pkg}.gitMinor=${major_minor#*.}"
+  rm -f "$tools_bin/$name"
+  for command in kube-controller-manager kube-scheduler; do
+    ln -sfn "${name}-${KUBE_VERSION}" "$cache_root/bin/${command}-${KUBE_VERSION}"
+    ln -sfn "$cache_root/bin/${command}-${KUBE_VERSION}" "$tools_bin/$command"
+  done
+}
+
+# kwok (fake kubelets for the live loop). kwok runs only the lifecycle "stages" its configuration
+# holds, and has none built in: its own default stages (node-initialize, node-heartbeat,
+# pod-ready, pod-complete, pod-delete, under kustomize/stage/ in its module) are concatenated
+# from the same module version into .tools/share/kwok-stages.yaml.
+install_kwok() {
+  install_go_package kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+  local stages="$cache_root/share/kwok-${KWOK_VERSION}-stages.yaml"
+  if [ ! -s "$stages" ]; then
+    local module_dir
+    module_dir="$(cd "$cache_root/src" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION}" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    mkdir -p "$cache_root/share"
+    local stage_dir="$module_dir/kustomize/stage"
+    for file in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+        pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      [ -f "$stage_dir/$file" ] || { log "kwok $KWOK_VERSION: $file not found in $module_dir"; exit 1; }
+      echo "---"
+      cat "$stage_dir/$file"
+    done >"${stages}.tmp"
+    mv "${stages}.tmp" "$stages"
+  fi
+  mkdir -p "${repo_root}/.tools/share"
+  ln -sfn "$stages" "${repo_root}/.tools/share/kwok-stages.yaml"
+}
+
+# Argo CD (the live loop's controllers). `go install` refuses it (its go.mod has a replace
+# block), so a wrapper module copies that version's replace block from the module's own go.mod
+# and names the upstream main package in a `tool` directive so `go mod tidy` keeps it. The
+# binary is multi-call (it acts by the name it is started as), so .tools/bin links the
+# controllers' names to the one file.
+install_argocd() {
+  local version="$ARGOCD_VERSION" name=argocd
+  local commands=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
+  if ! adopt_existing argocd "$version"; then
+    local dir="$cache_root/src/${name}-${version}" upstream_mod
+    mkdir -p "$dir"
+    upstream_mod="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-cd/v3@${version}" \
+      | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+    [ -f "$upstream_mod" ] || { log "argocd $version: could not download its go.mod"; exit 1; }
+    {
+      echo "module bitiq.local/argocd"
+      echo
+      grep -m1 -E '^go [0-9.]+$' "$upstream_mod"
+      echo
+      echo "tool github.com/argoproj/argo-cd/v3/cmd"
+      echo
+      echo "require github.com/argoproj/argo-cd/v3 ${version}"
+      echo
+      sed -n '/^replace (/,/^)/p' "$upstream_mod"
+    } >"$dir/go.mod"
+    local started=$SECONDS binary="$cache_root/bin/${name}-${version}"
+    log "argocd $version: building from the Go module proxy (first time only; about 5 minutes)"
+    (cd "$dir" && go mod tidy >/dev/null && \
+       go build -trimpath -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${version#v}" \
+         -o "${binary}.tmp" github.com/argoproj/argo-cd/v3/cmd)
+    mv "${binary}.tmp" "$binary"
+    ln -sfn "$binary" "$tools_bin/$name"
+    log "argocd $version: built in $((SECONDS - started)) s"
+  fi
+  local target; target="$(readlink -f "$tools_bin/$name")"
+  for command in "${commands[@]}"; do
+    ln -sfn "$target" "$tools_bin/$command"
+  done
+}
+
 if ! command -v go >/dev/null 2>&1; then
   log "Go is required to build the pinned tools; install Go >= 1.23 and run again"
   exit 1
@@ -214,6 +348,9 @@ for tool in "${wanted[@]}"; do
             "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" ;;
     actionlint) install_go_package actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
     helm-unittest) install_helm_unittest ;;
-    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest)"; exit 2 ;;
+    kube-controllers) install_kube_controllers ;;   # kube-controller-manager and kube-scheduler
+    argocd) install_argocd ;;
+    kwok) install_kwok ;;
+    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest kube-controllers argocd kwok)"; exit 2 ;;
   esac
 done
