@@ -13,6 +13,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.7}"
 HELM_UNITTEST_VERSION="${HELM_UNITTEST_VERSION:-v1.1.2}"
+KUBECTL_MODULE_VERSION="${KUBECTL_MODULE_VERSION:-v0.32.13}"   # k8s.io/kubectl, the v1.32.13 staging module
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_bin="${repo_root}/.tools/bin"
@@ -34,6 +35,7 @@ reported_version() {
     etcd)           out="$("$binary" --version 2>/dev/null | head -n1 || true)" ;;  # "etcd Version: 3.5.35"
     helm)           out="$("$binary" version --short 2>/dev/null || true)" ;;  # "v3.22.0+g..."
     actionlint)     out="$("$binary" -version 2>/dev/null | head -n1 || true)" ;;  # "1.7.7"
+    kubectl)        out="$("$binary" version --client 2>/dev/null | head -n1 || true)" ;;  # "Client Version: v1.32.13"
   esac
   grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n1 | sed 's/^/v/'
 }
@@ -198,6 +200,36 @@ platformCommand:
 YAML
 }
 
+# kubectl, for the benchmark's peer (scripts/peer-preflight.sh): a wrapper module requiring
+# k8s.io/kubectl v0.32.13 whose main does what cmd/kubectl does. The version ldflags make it report
+# v1.32.13 (without them it says v0.0.0-master).
+install_kubectl() {
+  local version="v1.${KUBECTL_MODULE_VERSION#v0.}" dir="$cache_root/src/kubectl-${KUBECTL_MODULE_VERSION}"
+  adopt_existing kubectl "$version" && return 0
+  local minor="${version#v1.}"; minor="${minor%%.*}"
+  mkdir -p "$dir"
+  printf 'module bitiq.local/kubectl\n\ngo 1.23\n\nrequire (\n\tk8s.io/component-base %s\n\tk8s.io/kubectl %s\n)\n' \
+    "$KUBECTL_MODULE_VERSION" "$KUBECTL_MODULE_VERSION" >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"k8s.io/component-base/cli"
+	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/util"
+)
+
+func main() {
+	command := cmd.NewDefaultKubectlCommand()
+	if err := cli.RunNoErrOutput(command); err != nil {
+		util.CheckErr(err)
+	}
+}
+GO
+  build_wrapper kubectl "$version" "$dir" \
+    "-X k8s.io/component-base/version.gitVersion=${version} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor}"
+}
+
 if ! command -v go >/dev/null 2>&1; then
   log "Go is required to build the pinned tools; install Go >= 1.23 and run again"
   exit 1
@@ -214,6 +246,7 @@ for tool in "${wanted[@]}"; do
             "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" ;;
     actionlint) install_go_package actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
     helm-unittest) install_helm_unittest ;;
-    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest)"; exit 2 ;;
+    kubectl) install_kubectl ;;
+    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest kubectl)"; exit 2 ;;
   esac
 done
