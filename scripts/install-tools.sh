@@ -13,6 +13,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.7}"
 HELM_UNITTEST_VERSION="${HELM_UNITTEST_VERSION:-v1.1.2}"
+KUBECTL_MODULE_VERSION="${KUBECTL_MODULE_VERSION:-v0.32.13}"   # k8s.io/kubectl, the v1.32.13 staging module
 ARGOCD_VERSION="${ARGOCD_VERSION:-v3.1.9}"    # the Argo CD line OpenShift GitOps ships for 4.19
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 
@@ -36,6 +37,7 @@ reported_version() {
     etcd)           out="$("$binary" --version 2>/dev/null | head -n1 || true)" ;;  # "etcd Version: 3.5.35"
     helm)           out="$("$binary" version --short 2>/dev/null || true)" ;;  # "v3.22.0+g..."
     actionlint)     out="$("$binary" -version 2>/dev/null | head -n1 || true)" ;;  # "1.7.7"
+    kubectl)        out="$("$binary" version --client 2>/dev/null | head -n1 || true)" ;;  # "Client Version: v1.32.13"
     kube-controller-manager|kube-scheduler)
                     out="$("$binary" --version 2>/dev/null || true)" ;;   # "Kubernetes v1.32.13"
     argocd)         out="$("$binary" version --client --short 2>/dev/null || true)" ;;  # "argocd: v3.1.9+unknown"
@@ -332,6 +334,36 @@ install_argocd() {
   done
 }
 
+# kubectl, for the benchmark's peer (scripts/peer-preflight.sh): a wrapper module requiring
+# k8s.io/kubectl v0.32.13 whose main does what cmd/kubectl does. The version ldflags make it report
+# v1.32.13 (without them it says v0.0.0-master).
+install_kubectl() {
+  local version="v1.${KUBECTL_MODULE_VERSION#v0.}" dir="$cache_root/src/kubectl-${KUBECTL_MODULE_VERSION}"
+  adopt_existing kubectl "$version" && return 0
+  local minor="${version#v1.}"; minor="${minor%%.*}"
+  mkdir -p "$dir"
+  printf 'module bitiq.local/kubectl\n\ngo 1.23\n\nrequire (\n\tk8s.io/component-base %s\n\tk8s.io/kubectl %s\n)\n' \
+    "$KUBECTL_MODULE_VERSION" "$KUBECTL_MODULE_VERSION" >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"k8s.io/component-base/cli"
+	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/util"
+)
+
+func main() {
+	command := cmd.NewDefaultKubectlCommand()
+	if err := cli.RunNoErrOutput(command); err != nil {
+		util.CheckErr(err)
+	}
+}
+GO
+  build_wrapper kubectl "$version" "$dir" \
+    "-X k8s.io/component-base/version.gitVersion=${version} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor}"
+}
+
 if ! command -v go >/dev/null 2>&1; then
   log "Go is required to build the pinned tools; install Go >= 1.23 and run again"
   exit 1
@@ -351,6 +383,7 @@ for tool in "${wanted[@]}"; do
     kube-controllers) install_kube_controllers ;;   # kube-controller-manager and kube-scheduler
     argocd) install_argocd ;;
     kwok) install_kwok ;;
-    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest kube-controllers argocd kwok)"; exit 2 ;;
+    kubectl) install_kubectl ;;
+    *) log "unknown tool '$tool' (known: etcd kube-apiserver helm actionlint helm-unittest kube-controllers argocd kwok kubectl)"; exit 2 ;;
   esac
 done
