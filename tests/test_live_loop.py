@@ -251,6 +251,8 @@ def test_a_template_error_is_argo_cds_comparison_error_and_bootstrap_names_the_f
     assert record["verdict"] == "FAIL", output[-3000:]
     # The evidence is Argo CD's own condition, as its controller wrote it.
     assert "ComparisonError: " + message[:60] in record["evidence"], record["evidence"]
+    # ... with helm's own error, which ends Argo CD's long message, kept.
+    assert "bitiq-live-test: values.broken is required" in record["evidence"], record["evidence"]
 
     result = loop.bootstrap(timeout=8)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -321,8 +323,8 @@ def test_a_namespace_without_the_managed_by_label_fails_the_sync_with_argo_cds_f
     )
     nested = records["parity.gitops.nested-apps-healthy[bitiq-sample-app]"]
     assert nested["verdict"] == "FAIL", output[-3000:]
-    # While Argo CD retries, fixtures/argo.py reports "an operation is Running" (not yet the message).
-    assert "OutOfSync" in nested["evidence"] or "forbidden" in nested["evidence"], nested["evidence"]
+    # While Argo CD retries, the evidence carries the last attempt's message: the API server's forbidden.
+    assert "is forbidden" in nested["evidence"], nested["evidence"]
     # ... and the suite says why: the controller may not write there.
     may_deploy = records["parity.platform.argocd-may-deploy"]
     assert may_deploy["verdict"] == "FAIL", may_deploy["evidence"]

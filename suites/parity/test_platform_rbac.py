@@ -69,7 +69,7 @@ def test_argocd_may_deploy(cluster: Cluster, env: EnvTarget) -> None:
     if not applications:
         fail(f"no Application of env {env.name} in {GITOPS_NAMESPACE} (parity.gitops.umbrella-healthy says why)")
     user = service_account_user(GITOPS_NAMESPACE, ARGOCD_CONTROLLER_SERVICE_ACCOUNT)
-    asked: dict[tuple[str, str, str], tuple[str, AccessReview]] = {}
+    questions: dict[tuple[str, str, str], str] = {}
     unlisted = []
     for app in applications:
         resources = (app.get("status") or {}).get("resources") or []
@@ -77,13 +77,16 @@ def test_argocd_may_deploy(cluster: Cluster, env: EnvTarget) -> None:
             unlisted.append(str(app["metadata"].get("name")))
         for entry in resources:
             group, kind, namespace = str(entry.get("group") or ""), str(entry.get("kind", "")), entry.get("namespace")
-            key = (group, kind, str(namespace or ""))
-            if key in asked:
-                continue
-            review = cluster.subject_can(
-                user, "create", group, _resource(cluster, group, kind), namespace=str(namespace) if namespace else None
-            )
-            asked[key] = (f"{app['metadata'].get('name')} deploys {kind}", review)
+            questions.setdefault((group, kind, str(namespace or "")), f"{app['metadata'].get('name')} deploys {kind}")
+    reviews = cluster.subjects_can(
+        [
+            (user, "create", group, _resource(cluster, group, kind), namespace or None)
+            for group, kind, namespace in questions
+        ]
+    )
+    asked: dict[tuple[str, str, str], tuple[str, AccessReview]] = {
+        key: (what, review) for (key, what), review in zip(questions.items(), reviews, strict=True)
+    }
     if not asked:
         not_evaluated(
             f"no Application of env {env.name} lists its resources yet ({', '.join(unlisted)}): nothing to ask about"
@@ -135,7 +138,7 @@ def test_eventlistener_cluster_read(cluster: Cluster) -> None:
     """The EventListener's ServiceAccount (`pipeline` in openshift-pipelines) may list clusterinterceptors and
     clustertriggerbindings (triggers.tekton.dev) cluster-wide, which its sink watches."""
     user = service_account_user(PIPELINES_NAMESPACE, EVENTLISTENER_SERVICE_ACCOUNT)
-    reviews = [cluster.subject_can(user, "list", TRIGGERS, resource) for resource in CLUSTER_READS]
+    reviews = cluster.subjects_can([(user, "list", TRIGGERS, resource, None) for resource in CLUSTER_READS])
     denied = [str(review) for review in reviews if not review.allowed]
     if denied:
         fail(f"SA {PIPELINES_NAMESPACE}/{EVENTLISTENER_SERVICE_ACCOUNT} may not list: " + "; ".join(denied))
