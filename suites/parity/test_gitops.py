@@ -3,7 +3,7 @@
 import pytest
 
 from fixtures.argo import judge, wait_for
-from fixtures.checks import BLOCKING, check, fail, note
+from fixtures.checks import BLOCKING, ObjectRef, check, fail, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import GITOPS_NAMESPACE, NESTED_APPS, PIPELINES_NAMESPACE
 from fixtures.openshift import condition, condition_is, describe_condition
@@ -61,7 +61,7 @@ def test_umbrella_healthy(cluster: Cluster, env: EnvTarget, settings: RunSetting
             )
         state = judge(app)
     if not state.ok:
-        fail(str(state))
+        fail(str(state), about=[ObjectRef(f"{ARGO}/v1alpha1", "Application", name, GITOPS_NAMESPACE)])
     note(str(state))
 
 
@@ -91,7 +91,7 @@ def test_nested_app_healthy(cluster: Cluster, env: EnvTarget, app: str) -> None:
     if destination.get("namespace") != wanted_namespace:
         state.problems.append(f"destination namespace {destination.get('namespace')}, want {wanted_namespace}")
     if not state.ok:
-        fail(str(state))
+        fail(str(state), about=[application])
     note(f"{state} -> {destination.get('server')} {destination.get('namespace')}")
 
 

@@ -68,7 +68,10 @@ def test_operator_installed(cluster: Cluster, settings: RunSettings, package: st
     else:
         unjudged = f"channel {channel} not judged: the OpenShift version is unknown ({reading.unknown_because})"
     if problems:
-        fail(f"{describe_subscription(subscription)}: " + "; ".join([*problems, unjudged] if unjudged else problems))
+        fail(
+            f"{describe_subscription(subscription)}: " + "; ".join([*problems, unjudged] if unjudged else problems),
+            about=[subscription],
+        )
     if unjudged:
         not_evaluated(
             f"{describe_subscription(subscription)}: CSV {installed} Succeeded, but {unjudged}",

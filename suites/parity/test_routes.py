@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
+from fixtures.checks import BLOCKING, ObjectRef, check, fail, not_evaluated, note
 from fixtures.cluster import Cluster
 from fixtures.conventions import ROUTE_HOST_LABELS
 from fixtures.http_probe import get, tls_context
@@ -46,7 +46,7 @@ def test_route_admitted(cluster: Cluster, env: EnvTarget, route: str) -> None:
     if not admitted:
         problems.append("not admitted by any router")
     if problems:
-        fail(f"Route {env.config.app_namespace}/{name}: " + "; ".join(problems))
+        fail(f"Route {env.config.app_namespace}/{name}: " + "; ".join(problems), about=[found])
     note(f"Route {name} {host} admitted by router {', '.join(str(r) for r in admitted)}")
 
 
@@ -129,5 +129,6 @@ def test_route_serves_200(cluster: Cluster, env: EnvTarget, settings: RunSetting
     answer = get(route_host(env, route), "/", context, env.probes.ingress_address)
     verification = " (TLS not verified: --insecure)" if settings.insecure else ""
     if answer.status != 200:
-        fail(f"{answer}{verification}")
+        route_ref = ObjectRef("route.openshift.io/v1", "Route", ROUTE_NAMES[route], env.config.app_namespace)
+        fail(f"{answer}{verification}", about=[route_ref])
     note(f"{answer}{verification}")

@@ -101,7 +101,7 @@ def test_latest_run_succeeded(cluster: Cluster, pipeline: BuildPipeline) -> None
     succeeded = condition(run, "Succeeded")
     if succeeded is None or str(succeeded.get("status")) != "True":
         state = "still running" if succeeded is not None and str(succeeded.get("status")) == "Unknown" else "failed"
-        fail(f"PipelineRun {name_of(run)} {state}: {describe_condition(succeeded)}")
+        fail(f"PipelineRun {name_of(run)} {state}: {describe_condition(succeeded)}", about=[run])
     note(f"PipelineRun {name_of(run)}: {describe_condition(succeeded)}")
 
 

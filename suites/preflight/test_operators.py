@@ -213,7 +213,7 @@ def test_subscription_healthy(cluster: Cluster, package: str) -> None:
     csv = cluster.read(OLM, "clusterserviceversions", installed, namespace_of(subscription)) if installed else None
     problems = installed_problems(subscription, csv)
     if problems:
-        fail(f"{where}: " + "; ".join(problems))
+        fail(f"{where}: " + "; ".join(problems), about=[subscription])
     pending = upgrade_awaiting_approval(subscription)
     if pending:
         note(f"{where}: CSV {installed} Succeeded; {pending}")
