@@ -78,7 +78,7 @@ def test_application_names_its_degraded_resource(run_suite: RunSuite) -> None:
 
 def test_pipelinerun_names_its_failed_taskrun_and_step(run_suite: RunSuite) -> None:
     run = run_suite("-m", "parity", "--env", "prod", "-k", "latest_run_succeeded", scenario="pipelinerun-failed")
-    failing = record(run, "parity.tekton.latest-run-succeeded")
+    failing = record(run, "parity.tekton.latest-run-succeeded", "backend")
     assert failing["verdict"] == "FAIL", run.output[-3000:]
     assert texts(failing, "taskrun") == [
         'TaskRun bitiq-build-and-push-x7k2p-test (pipeline task test) failed (Failed): "step-unit-tests" exited'
