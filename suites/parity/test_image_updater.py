@@ -1,13 +1,13 @@
 """Parity: the Image Updater writes new deterministic tags back to git, and the app runs them."""
 
 import re
-import time
 from datetime import datetime
 from typing import Any
 
 import pytest
 import yaml
 
+from fixtures import capture
 from fixtures.checks import BLOCKING, check, fail, not_evaluated, note
 from fixtures.cluster import Cluster, service_account_user
 from fixtures.conventions import (
@@ -237,7 +237,7 @@ def test_write_back(
             continue
         try:
             newest, newest_built = _newest(registry, image, allowed)
-            newest_age = time.time() - newest_built
+            newest_age = capture.now() - newest_built  # the captured run's clock under --replay
             if newest != tag and newest_age > settings.writeback_grace:
                 problems.append(
                     f"{alias}: the newest eligible tag {newest} (built {newest_age / 60:.0f} min ago) is not written"
