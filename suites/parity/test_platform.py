@@ -5,13 +5,13 @@ import pytest
 from fixtures.checks import BLOCKING, check, fail, not_applicable, not_evaluated, note, warn
 from fixtures.cluster import Cluster
 from fixtures.conventions import (
-    GITOPS_NAMESPACE,
-    PIPELINES_NAMESPACE,
     REQUIRED_SECRETS,
     RequiredSecret,
     require_secret,
 )
-from fixtures.openshift import name_of, namespace_of
+from fixtures.inventory import FAIL as FAILED
+from fixtures.inventory import NOT_EVALUATED, compare_components, components
+from fixtures.openshift import namespace_of
 from fixtures.operators import (
     OPENSHIFT_VERSION_CHECK,
     OPERATOR_PACKAGES,
@@ -22,8 +22,8 @@ from fixtures.operators import (
     read_openshift_version,
     upgrade_awaiting_approval,
 )
-from fixtures.parity_exceptions import EXCEPTIONS_FILE, PRESENCE, Difference, load_exceptions, undeclared
-from fixtures.settings import EnvTarget, RunSettings
+from fixtures.parity_exceptions import EXCEPTIONS_FILE, load_exceptions
+from fixtures.settings import RunSettings
 
 pytestmark = pytest.mark.parity
 
@@ -99,20 +99,6 @@ def test_secret_present(cluster: Cluster, secret: RequiredSecret) -> None:
     require_secret(cluster, secret)
 
 
-def components(cluster: Cluster, env: EnvTarget) -> set[tuple[str, str, str]]:
-    """(chart, kind, name with the env normalised) of what the env runs: nested apps, routes, pipelines."""
-    found = set()
-    for app in cluster.objects("argoproj.io", "applications", GITOPS_NAMESPACE):
-        labels = (app.get("metadata") or {}).get("labels") or {}
-        if labels.get("bitiq.io/env") == env.name and labels.get("app.kubernetes.io/part-of") == "bitiq-umbrella":
-            found.add(("bitiq-umbrella", "Application", name_of(app).removesuffix(f"-{env.name}") + "-<env>"))
-    for route in cluster.objects("route.openshift.io", "routes", env.config.app_namespace):
-        found.add(("bitiq-sample-app", "Route", name_of(route)))
-    for pipeline in cluster.objects("tekton.dev", "pipelines", PIPELINES_NAMESPACE):
-        found.add(("ci-pipelines", "Pipeline", name_of(pipeline)))
-    return found
-
-
 @check(
     "parity.envs.same-components",
     level=BLOCKING,
@@ -125,28 +111,11 @@ def test_envs_run_the_same_components(settings: RunSettings) -> None:
     if len(settings.envs) < 2:
         not_applicable("one env only: pass --env local --env prod to compare envs")
     per_env = {env.name: components(settings.pool.cluster(env.target), env) for env in settings.envs}
-    empty = [env for env in settings.envs if not per_env[env.name]]
-    if empty:
-        # Nothing read is nothing compared: two empty envs "agree", and that is no parity.
-        looked_for = "; ".join(
-            f"env {env.name}: no Application labelled bitiq.io/env={env.name} in {GITOPS_NAMESPACE}, no Route in"
-            f" {env.config.app_namespace}, no Pipeline in {PIPELINES_NAMESPACE}"
-            for env in empty
-        )
-        others = ", ".join(f"{name} has {len(found)}" for name, found in per_env.items() if found)
-        not_evaluated(
-            f"no components found in env {', '.join(env.name for env in empty)} ({looked_for})"
-            f"{'; ' + others if others else ''}: nothing to compare (is it bootstrapped, is it the right cluster?)"
-        )
-    everything = set().union(*per_env.values())
-    found = [
-        Difference(
-            chart, kind, name, PRESENCE, {env: (chart, kind, name) in present for env, present in per_env.items()}
-        )
-        for chart, kind, name in sorted(everything)
-        if any((chart, kind, name) not in present for present in per_env.values())
-    ]
-    unexplained = undeclared(found, load_exceptions(settings.charts_dir / EXCEPTIONS_FILE))
-    if unexplained:
-        fail("present in some envs only: " + "; ".join(str(difference) for difference in unexplained))
-    note(f"{len(everything)} components in each of {', '.join(per_env)}")
+    app_namespaces = {env.name: env.config.app_namespace for env in settings.envs}
+    # The same comparison `python -m fixtures.fleet merge` makes over runs of one cluster each.
+    compared = compare_components(per_env, app_namespaces, load_exceptions(settings.charts_dir / EXCEPTIONS_FILE))
+    if compared.verdict == NOT_EVALUATED:
+        not_evaluated(compared.evidence)
+    if compared.verdict == FAILED:
+        fail(compared.evidence)
+    note(compared.evidence)
