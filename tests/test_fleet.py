@@ -150,6 +150,7 @@ def document(env: str, started: datetime, schema: int = RESULTS_SCHEMA_VERSION) 
         "nodeid": f"suites/parity/test_gitops.py::test_umbrella_healthy[{env}]",
         "duration": 0.1,
         "baseline": None,
+        "diagnostics": [],
     }
     return {
         "schema_version": schema,
