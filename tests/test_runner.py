@@ -38,6 +38,17 @@ DENIAL = re.compile(r"\b403\b|forbidden", re.IGNORECASE)
 READ_VERBS = {"get", "list", "watch"}
 REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "subjectaccessreviews"}
 MULTI_ENV_ONLY = ("tekton.dev", "pipelines", "")
+# Read only for the diagnostics of a failing check (fixtures/diagnostics.py): unused by a green run.
+DIAGNOSTICS_ONLY = frozenset(
+    {
+        ("", "events", ""),
+        ("", "services", ""),
+        ("", "endpoints", ""),
+        ("discovery.k8s.io", "endpointslices", ""),
+        ("tekton.dev", "taskruns", ""),
+        ("operators.coreos.com", "installplans", ""),
+    }
+)
 RBAC_SETTLE_SECONDS = 10.0  # the authorizer sees new bindings through its informers, within milliseconds
 
 
@@ -241,10 +252,11 @@ def test_runner_reads_what_admin_reads(
     # Same reads as admin, request for request: no fallback path taken for want of a permission. (A 429 while
     # the restarted API server fills its caches is retried by the client, for either identity.)
     assert answered(sent) == answered(requests_of(events, "admin"))
-    # And every rule is used: the roles grant nothing the suite does not read. Pipelines are read only to
-    # compare several envs (parity.envs.same-components), which is N/A in a run of one env.
+    # And every rule is used: the roles grant nothing the suite does not read, except what only a failing
+    # check's diagnostics read (test_diagnostics_read_as_the_runner). Pipelines are read to compare
+    # several envs (parity.envs.same-components), or at the end of the run for results.json's inventory.
     used = {runner.grant_for(event["objectRef"]) for event in sent if event.get("objectRef")}
-    assert used == runner.granted - {MULTI_ENV_ONLY}
+    assert used - {MULTI_ENV_ONLY} == runner.granted - {MULTI_ENV_ONLY} - DIAGNOSTICS_ONLY
 
 
 def test_a_missing_rule_shows_as_a_denial(
@@ -350,3 +362,23 @@ def test_on_demand_job_runs_the_cronjob_pod() -> None:
     assert "--report-dir=/reports" in args
     assert "--registry-auth=/var/run/secrets/bitiq/registry/config.json" in args
     assert "python -m fixtures.reporting /reports/gate.json" in container["command"][2]
+
+
+def test_diagnostics_read_as_the_runner(
+    run_suite: RunSuite, sandbox: Sandbox, tmp_path: Path, audit_offset: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """A failing check's diagnostics are read with the runner's own rights: the rules kept for them are
+    enough (the Route's Service and EndpointSlices, the Events), and nothing is refused."""
+    sandbox.use("route-503", fresh=True)
+    try:
+        failing_runner = apply_rbac(sandbox, tmp_path / "kubeconfig")
+        run = as_runner(run_suite, failing_runner, "-m", "parity", "--env", ENV, "-k", "serves_200")
+        failing = [record for record in run.results if record["verdict"] == "FAIL"]
+        assert failing, run.output
+        diagnostics = [entry for record in failing for entry in record["diagnostics"]]
+        assert {entry["topic"] for entry in diagnostics} >= {"service", "endpoints"}, diagnostics
+        assert not [entry for entry in diagnostics if DENIAL.search(entry["text"])], diagnostics
+        sent = requests_of(audit_offset(), failing_runner.username)
+        assert [e for e in sent if (e.get("responseStatus") or {}).get("code") == 403] == []
+    finally:
+        sandbox.use(SCENARIO, fresh=True)
