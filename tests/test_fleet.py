@@ -1,12 +1,12 @@
 """Many clusters in one matrix: `python -m fixtures.fleet merge` of runs made on each cluster separately.
 
-Three runs, each writing its own results.json: env local on the healthy-local sandbox, env prod on
-the healthy-prod sandbox, and a third env, stage, on the prod sandbox. The charts declare only
-local and prod (charts/argocd-apps/values.yaml envs[]), and the sandbox renders its healthy
-scenarios from this checkout's charts only, so stage is declared in a copy of the charts
-(--charts-dir): its cluster was never bootstrapped for it, and the merged cross-env check must say
-that stage lacks the components local and prod run. The merge of local and prod alone must give the
-cross-env row a single run of `--env local --env prod` gives for the same two clusters.
+Three clusters, each run on its own and writing its own results.json: env local on the
+healthy-local sandbox, env prod on the healthy-prod sandbox, and a third env, stage, on a sandbox
+bootstrapped for stage. The charts declare only local and prod (charts/argocd-apps/values.yaml
+envs[]), so stage is declared in a copy of the charts (--charts-dir), which the sandbox renders its
+healthy-stage scenario from ($BITIQ_SANDBOX_CHARTS). A fourth run, stage against the prod cluster,
+which was never bootstrapped for it, shows the merged cross-env check failing. The merge of local
+and prod alone must give the cross-env row a single run of `--env local --env prod` gives.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pytest
 from fixtures.fleet import SAME_COMPONENTS, USAGE_ERROR, main
 from fixtures.reporting import RESULTS_SCHEMA_VERSION
 from fixtures.sandbox import Sandbox
+from fixtures.sandbox.scenarios import CHARTS_ENV, SCENARIO_DIR, SCENARIOS_ENV
 from tests.conftest import REPO, RESULTS_SCHEMA, RunSuite, SuiteRun
 from tests.test_parity_scenarios import compare_envs
 
@@ -43,7 +44,10 @@ def charts_with_stage(tmp_path: Path) -> Path:
     charts = tmp_path / "charts"
     shutil.copytree(REPO / "charts", charts)
     for values in charts.glob("*/values-prod.yaml"):
-        shutil.copy(values, values.with_name("values-stage.yaml"))
+        # prod's values with stage's names: env, its filter, namespace and domain (comments left alone).
+        lines = values.read_text(encoding="utf-8").splitlines(keepends=True)
+        renamed = [line if line.lstrip().startswith("#") else line.replace("prod", "stage") for line in lines]
+        values.with_name("values-stage.yaml").write_text("".join(renamed), encoding="utf-8")
     apps = charts / "argocd-apps" / "values.yaml"
     text = apps.read_text(encoding="utf-8")
     stage = (
@@ -53,6 +57,24 @@ def charts_with_stage(tmp_path: Path) -> Path:
     assert "  - name: prod\n" in text
     apps.write_text(text.replace("  - name: prod\n", stage + "  - name: prod\n", 1), encoding="utf-8")
     return charts
+
+
+def healthy_stage(sandbox: Sandbox, charts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loads healthy-stage, healthy-prod's twin rendered for stage from ``charts``, into ``sandbox``."""
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    text = (SCENARIO_DIR / "healthy-prod.yaml").read_text(encoding="utf-8")
+    for old, new in (
+        ("scenario: healthy-prod", "scenario: healthy-stage"),
+        ("render: prod", "render: stage\ndomain: apps.stage.example"),
+        ("- env: prod", "- env: stage"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    (scenarios / "healthy-stage.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv(CHARTS_ENV, str(charts))
+    monkeypatch.setenv(SCENARIOS_ENV, str(scenarios))
+    sandbox.use("healthy-stage")
 
 
 def merge(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -71,24 +93,47 @@ def read(path: Path) -> dict[str, Any]:
     return document
 
 
-def test_runs_on_each_cluster_merge_into_one_matrix(
-    run_suite: RunSuite, sandbox: Sandbox, sandbox_local: Sandbox, tmp_path: Path
+def test_runs_on_each_cluster_merge_into_one_matrix(  # noqa: PLR0917 - one story, three clusters
+    run_pytest: RunSuite,
+    run_suite: RunSuite,
+    sandbox: Sandbox,
+    sandbox_local: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     local_kubeconfig, prod_kubeconfig = sandbox_local.kubeconfig("admin"), sandbox.kubeconfig("admin")
-    local = run_suite("-m", "parity", "--env", "local", "--env-kubeconfig", f"local={local_kubeconfig}")
+    # On the local cluster, as its own CI job would run: its DNS, router, registry and git.
+    for variable, value in sandbox_local.exports("admin").items():
+        if variable != "KUBECONFIG":
+            monkeypatch.setenv(variable, value)
+    local = run_pytest(f"--kubeconfig={local_kubeconfig}", "-m", "parity", "--env", "local")
+    assert local.exit_code == 0, local.output[-3000:]
     local_file = saved(local, tmp_path / "local.json")
     prod = run_suite("-m", "parity", "--env", "prod", scenario="healthy-prod")
     prod_file = saved(prod, tmp_path / "prod.json")
     charts = charts_with_stage(tmp_path)
-    stage_args = ("--env", "stage", f"--charts-dir={charts}", "--env-kubeconfig", f"stage={prod_kubeconfig}")
-    stage = run_suite("-m", "parity", *stage_args)
+    unbootstrapped_args = ("--env", "stage", f"--charts-dir={charts}", "--env-kubeconfig", f"stage={prod_kubeconfig}")
+    unbootstrapped = run_suite("-m", "parity", *unbootstrapped_args)
+    unbootstrapped_file = saved(unbootstrapped, tmp_path / "stage-on-prod.json")
+    try:
+        healthy_stage(sandbox, charts, tmp_path, monkeypatch)
+        stage = run_suite("-m", "parity", "--env", "stage", f"--charts-dir={charts}")
+    finally:
+        monkeypatch.delenv(CHARTS_ENV)
+        monkeypatch.delenv(SCENARIOS_ENV)
+        sandbox.use("healthy-prod")
     stage_file = saved(stage, tmp_path / "stage.json")
+    assert stage.exit_code == 0, stage.output[-3000:]
     # Each single-env run records the inventory the cross-env check compares, from the lists it read.
     for run, env in ((local, "local"), (prod, "prod"), (stage, "stage")):
         assert list(run.document.get("inventory") or {}) == [env], run.output[-2000:]
         assert SAME_COMPONENTS not in run.verdicts(), "deselected in a run of one env"
     assert read(local_file)["inventory"]["local"]["components"], "healthy-local runs components"
-    assert not [c for c in read(stage_file)["inventory"]["stage"]["components"] if c[1] != "Pipeline"]
+    stage_components = read(stage_file)["inventory"]["stage"]["components"]
+    assert sorted(c[1:] for c in stage_components) == sorted(
+        c[1:] for c in read(prod_file)["inventory"]["prod"]["components"]
+    )
+    assert not [c for c in read(unbootstrapped_file)["inventory"]["stage"]["components"] if c[1] != "Pipeline"]
 
     # The same two clusters in one run of two envs: the row the merge must give.
     single = run_suite(*compare_envs(local_kubeconfig, prod_kubeconfig), scenario="healthy-prod")
@@ -106,8 +151,18 @@ def test_runs_on_each_cluster_merge_into_one_matrix(
 
     three = tmp_path / "three"
     completed = merge(local_file, prod_file, stage_file, "--report-dir", three)
-    assert completed.returncode == 1, completed.stdout + completed.stderr  # stage is not bootstrapped
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    merged = read(three / "results.json")
+    jsonschema.validate(merged, RESULTS_SCHEMA)
+    row = [r for r in merged["results"] if r["id"] == SAME_COMPONENTS]
+    assert [r["verdict"] for r in row] == ["PASS"], row
+    assert read(three / "gate.json")["verdict"] == "pass"
+
+    three = tmp_path / "three-with-stage-unbootstrapped"
+    completed = merge(local_file, prod_file, unbootstrapped_file, "--report-dir", three)
+    assert completed.returncode == 1, completed.stdout + completed.stderr  # stage is not bootstrapped there
     assert "Traceback" not in completed.stderr
+    stage = unbootstrapped
     merged = read(three / "results.json")
     jsonschema.validate(merged, RESULTS_SCHEMA)
     assert [entry["envs"] for entry in merged["merged_from"]] == [["local"], ["prod"], ["stage"]]
