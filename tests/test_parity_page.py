@@ -98,6 +98,7 @@ def test_parity_page_in_a_real_browser(prod_lacking_a_nested_app: tuple[SuiteRun
         (NESTED_APP, "prod", "ci-pipelines"),
         (UMBRELLA, "prod", ""),
         ("parity.envs.same-components", None, ""),
+        ("parity.gitops.live-matches-git", "prod", ""),  # the missing nested Application, against git
     }
     gate = subprocess.run(
         [sys.executable, "-m", "fixtures.reporting", str(reports / "gate.json")],
@@ -114,8 +115,13 @@ def test_parity_page_in_a_real_browser(prod_lacking_a_nested_app: tuple[SuiteRun
 
     table = rows(browser)
     first = table[0]
-    differing = [label(row) for row in table[:3]]
-    assert differing == [f"{NESTED_APP} [ci-pipelines]", UMBRELLA, "parity.envs.same-components"]
+    differing = [label(row) for row in table[:4]]
+    assert differing == [
+        "parity.gitops.live-matches-git",
+        f"{NESTED_APP} [ci-pipelines]",
+        UMBRELLA,
+        "parity.envs.same-components",
+    ]
     assert "diff" in first.get_attribute("class").split()
     same_row = next(row for row in table if "same" in row.get_attribute("class").split())
     highlight = first.value_of_css_property("background-color")
@@ -165,6 +171,6 @@ def test_parity_page_in_a_real_browser(prod_lacking_a_nested_app: tuple[SuiteRun
         table = rows(scriptless)
         assert table
         assert all(row.is_displayed() for row in table)
-        assert label(table[0]) == f"{NESTED_APP} [ci-pipelines]"
+        assert label(table[0]) == "parity.gitops.live-matches-git"  # differences first, by check ID
     finally:
         scriptless.quit()

@@ -15,12 +15,19 @@ from tests.verdicts import assert_every_verdict, uncovered
 
 CASES: dict[str, set[str]] = {
     "healthy-prod": set(),
-    "argocd-namespace-unlabelled": {"parity.platform.argocd-may-deploy"},
-    "pipeline-scc-unbound": {"parity.platform.pipeline-scc"},
-    "eventlistener-cluster-read-unbound": {"parity.platform.eventlistener-cluster-read"},
+    "argocd-namespace-unlabelled": {"parity.platform.argocd-may-deploy", "parity.gitops.live-matches-git"},
+    "pipeline-scc-unbound": {"parity.platform.pipeline-scc", "parity.gitops.live-matches-git"},
+    "eventlistener-cluster-read-unbound": {
+        "parity.platform.eventlistener-cluster-read",
+        "parity.gitops.live-matches-git",
+    },
     "umbrella-degraded": {"parity.gitops.umbrella-healthy"},
     "umbrella-stale": {"parity.gitops.umbrella-healthy"},
-    "nested-app-missing": {"parity.gitops.nested-apps-healthy[ci-pipelines]", "parity.gitops.umbrella-healthy"},
+    "nested-app-missing": {
+        "parity.gitops.nested-apps-healthy[ci-pipelines]",
+        "parity.gitops.umbrella-healthy",
+        "parity.gitops.live-matches-git",
+    },
     "appset-error": {"parity.gitops.applicationset-ok"},
     "argocd-unavailable": {"parity.gitops.argocd-available"},
     "app-namespace-terminating": {"parity.namespaces.app-namespace-active"},
@@ -33,14 +40,22 @@ CASES: dict[str, set[str]] = {
     "image-missing": {"parity.tekton.image-pushed"},
     "wrong-sa": {"parity.tekton.service-account"},
     "write-back-stale": {"parity.imageupdater.write-back"},
-    "annotations-drifted": {"parity.imageupdater.annotations"},
+    "annotations-drifted": {"parity.imageupdater.annotations", "parity.gitops.live-matches-git"},
     "secret-missing": {"parity.secrets.present[quay-auth]", "parity.tekton.registry-secret-linked"},
     "registry-secret-empty-auths": {"parity.secrets.present[quay-auth]", "parity.tekton.registry-secret-linked"},
     "upgrade-pending": set(),  # an upgrade waiting for Manual approval, the installed CSV Succeeded: PASS
     "first-install-pending": {"parity.operators.installed[openshift-pipelines-operator-rh]"},
     "channel-latest": {"parity.operators.installed[openshift-gitops-operator]"},
-    "image-list-partial": {"parity.imageupdater.write-back", "parity.imageupdater.annotations"},
-    "image-list-missing": {"parity.imageupdater.write-back", "parity.imageupdater.annotations"},
+    "image-list-partial": {
+        "parity.imageupdater.write-back",
+        "parity.imageupdater.annotations",
+        "parity.gitops.live-matches-git",
+    },
+    "image-list-missing": {
+        "parity.imageupdater.write-back",
+        "parity.imageupdater.annotations",
+        "parity.gitops.live-matches-git",
+    },
     "pipelinerun-latest-failed": {"parity.tekton.latest-run-succeeded"},
     "route-dns-stale": {"parity.routes.dns[svc-api]"},
     "nested-apps-degraded": {
@@ -50,7 +65,7 @@ CASES: dict[str, set[str]] = {
     "route-web-not-admitted": {"parity.routes.admitted[svc-web]"},
     "webhook-secret-missing": {"parity.secrets.present[github-webhook-secret]"},
     "imageupdater-git-creds-missing": {"parity.imageupdater.git-credentials"},
-    "imageupdater-role-lacks-git-creds": {"parity.imageupdater.git-credentials"},
+    "imageupdater-role-lacks-git-creds": {"parity.imageupdater.git-credentials", "parity.gitops.live-matches-git"},
     # One pipeline per component: a frontend failure fails the frontend rows only, the backend's stay PASS.
     "pipelinerun-frontend-failed": {
         "parity.tekton.latest-run-succeeded[frontend]",
@@ -60,7 +75,12 @@ CASES: dict[str, set[str]] = {
         "parity.tekton.latest-run-succeeded[frontend]",
         "parity.tekton.service-account[frontend]",
         "parity.tekton.image-pushed[frontend]",
+        "parity.gitops.live-matches-git",
     },
+    # Live state against git: drift Argo CD's (stale) Synced status does not show.
+    "live-deployment-edited": {"parity.gitops.live-matches-git"},
+    "live-route-host-changed": {"parity.gitops.live-matches-git"},
+    "live-object-missing": {"parity.gitops.live-matches-git"},
 }
 # Verdicts other than PASS and FAIL a scenario pins (by check ID, or `ID[target]`).
 OTHERS: dict[str, dict[str, str]] = {}
