@@ -99,9 +99,9 @@ bootstrap: venv tools ## preflight, then install the operators and the Applicati
 .PHONY: gate
 gate: venv ## release gate: gates/$(ENV).yaml (else -m acceptance) for ENV; exits with reports/gate.json's verdict
 	rm -f $(REPORTS)/gate.json
-	if [ -f gates/$(ENV).yaml ]; then selection="--gate-profile gates/$(ENV).yaml"; else selection="-m acceptance --env $(ENV)"; fi; \
-	$(PYTEST) $$selection --report-dir $(REPORTS) --exit-zero --junitxml $(REPORTS)/junit.xml \
-	  --html $(REPORTS)/report.html --self-contained-html $(ARGS) || true
+	if [ -f gates/$(ENV).yaml ]; then selection="--gate-profile=gates/$(ENV).yaml"; else selection="-m acceptance --env $(ENV)"; fi; \
+	$(PYTEST) $$selection --report-dir=$(REPORTS) --exit-zero --junitxml=$(REPORTS)/junit.xml \
+	  --html=$(REPORTS)/report.html --self-contained-html $(ARGS) || true
 	$(PY) -m fixtures.reporting $(REPORTS)/gate.json
 
 .PHONY: smoke
@@ -126,8 +126,8 @@ demo: venv tools system-deps ## the whole suite against the embedded sandbox (he
 	  $(PY) -m fixtures.sandbox status --state-dir $(DEMO_STATE) || true; \
 	fi; \
 	[ $$status -ne 0 ] || $(PYTEST) -m "preflight or parity or smoke or acceptance or static" --env prod \
-	  --report-dir $(REPORTS) --html $(REPORTS)/report.html --self-contained-html \
-	  --junitxml $(REPORTS)/junit.xml $(ARGS) || status=$$?; \
+	  --report-dir=$(REPORTS) --html=$(REPORTS)/report.html --self-contained-html \
+	  --junitxml=$(REPORTS)/junit.xml $(ARGS) || status=$$?; \
 	$(PY) -m fixtures.sandbox down --state-dir $(DEMO_STATE); \
 	exit $$status
 
