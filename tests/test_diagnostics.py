@@ -24,9 +24,10 @@ from tests.test_reports import planted_secrets
 
 Audit = Callable[[], list[dict[str, Any]]]
 # What only diagnostics read: the checks LIST every kind once (no selector) and GET only CSVs, Secrets,
-# PackageManifests and, with --timeout, the umbrella Application.
-DIAGNOSTIC_ONLY = frozenset({"events", "services", "endpointslices", "endpoints", "taskruns", "installplans"})
-LISTED_BY_CHECKS = frozenset({"applications", "applicationsets", "pipelineruns", "routes", "subscriptions"})
+# PackageManifests and, with --timeout, the umbrella Application. Services are listed by
+# parity.gitops.live-matches-git, so only a GET of one is a diagnostic's.
+DIAGNOSTIC_ONLY = frozenset({"events", "endpointslices", "endpoints", "taskruns", "installplans"})
+LISTED_BY_CHECKS = frozenset({"applications", "applicationsets", "pipelineruns", "routes", "subscriptions", "services"})
 
 
 def diagnostic_requests(events: list[dict[str, Any]], user: str) -> list[str]:

@@ -42,7 +42,6 @@ MULTI_ENV_ONLY = ("tekton.dev", "pipelines", "")
 DIAGNOSTICS_ONLY = frozenset(
     {
         ("", "events", ""),
-        ("", "services", ""),
         ("", "endpoints", ""),
         ("discovery.k8s.io", "endpointslices", ""),
         ("tekton.dev", "taskruns", ""),
