@@ -7,13 +7,18 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from fixtures.catalog import all_checks
-from fixtures.cluster import TRACE_READS_ENV
-from fixtures.reads import DERIVED_REVIEWS, NO_PREFETCH_ENV, READS, SESSION_READS
+from fixtures.cluster import TRACE_READS_ENV, Cluster
+from fixtures.conventions import REQUIRED_SECRETS
+from fixtures.kube import KubeTransport, Target
+from fixtures.operators import OPERATOR_PACKAGES
+from fixtures.reads import DERIVED_READS, DERIVED_REVIEWS, NO_PREFETCH_ENV, READS, SESSION_READS
+from fixtures.sandbox import Sandbox
 from tests.conftest import RunSuite
 
 ALL = ("-m", "preflight or parity or smoke", "--env", "prod")
@@ -82,3 +87,45 @@ def test_prefetch_changes_no_request_and_no_verdict(
     events = audit_offset()
     assert lazy.verdicts() == prefetched.verdicts()
     assert reader_requests(events[:mark]) == reader_requests(events[mark:])
+
+
+# The parameters each check with derived reads runs with (fixtures/reads.py DERIVED_READS).
+DERIVED_PARAMS: dict[str, list[dict[str, Any]]] = {
+    "preflight.secrets.present": [{"secret": secret} for secret in REQUIRED_SECRETS],
+    "parity.secrets.present": [{"secret": secret} for secret in REQUIRED_SECRETS],
+    "preflight.operators.subscription-healthy": [{"package": package} for package in OPERATOR_PACKAGES],
+    "parity.operators.installed": [{"package": package} for package in OPERATOR_PACKAGES],
+    "preflight.operators.package-available": [{"package": package} for package in OPERATOR_PACKAGES],
+    "parity.imageupdater.git-credentials": [{"env": SimpleNamespace(name="prod")}],
+}
+
+
+def test_derived_reads_are_the_gets_the_checks_make(
+    run_suite: RunSuite, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each derivation gives exactly the GETs its check then makes: never one more (a request the run
+    would not have sent), and on the healthy scenario none fewer (each is prefetched)."""
+    assert set(DERIVED_PARAMS) == set(DERIVED_READS)
+    trace = tmp_path / "reads.jsonl"
+    monkeypatch.setenv(TRACE_READS_ENV, str(trace))
+    run_suite(*ALL, user="reader", scenario="healthy-prod")
+    by_function = {entry.spec.function: entry.spec.id for entry in all_checks()}
+    traced: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+    for line in trace.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["read"][0] != "read" or not entry["test"]:
+            continue
+        path, function = entry["test"].split("::")[0], entry["test"].split("::")[-1].split("[")[0]
+        check_id = by_function[f"{path.removesuffix('.py').replace('/', '.')}:{function}"]
+        if check_id in DERIVED_READS:
+            traced[check_id].add(frozen(entry["read"]))
+    with KubeTransport(Target(kubeconfig=str(sandbox.kubeconfig("reader")))) as transport:
+        cluster = Cluster(transport)
+        for after, _ in DERIVED_READS.values():
+            if after is not None:
+                cluster.list_kind(*after[1:])  # what the prefetch holds when a derivation runs
+        derived = {
+            check_id: {tuple(read) for params in DERIVED_PARAMS[check_id] for read in derive(cluster, params)}
+            for check_id, (_, derive) in DERIVED_READS.items()
+        }
+    assert derived == dict(traced)

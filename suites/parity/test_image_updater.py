@@ -13,12 +13,14 @@ from fixtures.cluster import Cluster, service_account_user
 from fixtures.conventions import (
     DETERMINISTIC_TAG_PATTERN,
     GIT_CREDENTIAL_KEYS,
+    GIT_SECRET_METHOD,
     GITOPS_NAMESPACE,
     IMAGE_UPDATER_NAMESPACE,
     IMAGE_UPDATER_PREFIX,
     IMAGE_UPDATER_SERVICE_ACCOUNT,
     IMAGE_UPDATER_WRITE_BACK_METHOD,
     SAMPLE_APP,
+    git_credentials_secret,
 )
 from fixtures.errors import ConfigurationError
 from fixtures.git_probe import GitReader, without_credentials
@@ -106,7 +108,12 @@ def describe_method(method: str) -> str:
     " `password` for an HTTPS repository, `sshPrivateKey` for SSH) in openshift-gitops, and let the updater's Role"
     " `get` it by name (charts/image-updater, gitCredentialsSecret). Plain `git` reuses Argo CD's repository"
     " credentials, which the updater's Role cannot read.",
-    sources=("imageupdater-git-secret", "imageupdater-repocreds-default"),
+    sources=(
+        "imageupdater-git-secret",
+        "imageupdater-repocreds-default",
+        "k8s-rbac-authorizer",
+        "openshift-authorization-modes",
+    ),
 )
 def test_git_credentials(cluster: Cluster, env: EnvTarget) -> None:
     """The git credentials Secret that write-back-method names exists with the keys the updater reads for the
@@ -114,14 +121,15 @@ def test_git_credentials(cluster: Cluster, env: EnvTarget) -> None:
     app = sample_app(cluster, env)
     annotations = annotations_of(app)
     method = annotations.get("write-back-method", "")
-    if not method.startswith("git:secret:"):
+    if not method.startswith(GIT_SECRET_METHOD):
         fail(
             f"Application {SAMPLE_APP}-{env.name}: write-back-method {describe_method(method)} names no credentials"
             " Secret: the updater would reuse Argo CD's repository credentials, which its Role cannot read"
         )
-    namespace, _, secret_name = method.removeprefix("git:secret:").partition("/")
-    if not namespace or not secret_name:
+    named = git_credentials_secret(app)
+    if named is None:
         fail(f"write-back-method {describe_method(method)}: want git with a credentials Secret <namespace>/<name>")
+    namespace, secret_name = named
     repository = annotations.get("git-repository") or str(((app.get("spec") or {}).get("source") or {}).get("repoURL"))
     scheme = "ssh" if repository.startswith(("git@", "ssh://")) else "https"
     problems = []

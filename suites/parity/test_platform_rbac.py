@@ -59,7 +59,13 @@ def _resource(cluster: Cluster, group: str, kind: str) -> str:
     " openshift-gitops-argocd-application-controller there, or bind the controller to a Role covering the kind"
     " (charts/bitiq-umbrella argocdRbac, as for openshift-pipelines); docs/PROD-RUNBOOK.md"
     " 'Namespaces Argo CD and Tekton may use'.",
-    sources=("gitops-managed-by-label", "gitops-default-instance-cluster-rules", "k8s-admin-excludes-quota"),
+    sources=(
+        "gitops-managed-by-label",
+        "gitops-default-instance-cluster-rules",
+        "k8s-admin-excludes-quota",
+        "k8s-rbac-authorizer",
+        "openshift-authorization-modes",
+    ),
 )
 def test_argocd_may_deploy(cluster: Cluster, env: EnvTarget) -> None:
     """The default instance's application controller (SA openshift-gitops-argocd-application-controller) may
@@ -95,9 +101,11 @@ def test_argocd_may_deploy(cluster: Cluster, env: EnvTarget) -> None:
     if denied:
         fail("; ".join(denied))
     namespaces = sorted({key[2] or "cluster-wide" for key in asked})
+    grants = sorted({review.granted_by or "a SubjectAccessReview" for _, review in asked.values()})
     note(
         f"{user[0]} may create all {len(asked)} kind/namespace pairs the Applications of {env.name} deploy"
-        f" ({', '.join(namespaces)})" + (f"; no resources listed yet by {', '.join(unlisted)}" if unlisted else "")
+        f" ({', '.join(namespaces)}), allowed by {'; '.join(grants)}"
+        + (f"; no resources listed yet by {', '.join(unlisted)}" if unlisted else "")
     )
 
 
@@ -107,7 +115,7 @@ def test_argocd_may_deploy(cluster: Cluster, env: EnvTarget) -> None:
     remediation="Bind SA `pipeline` to ClusterRole pipelines-scc-clusterrole in openshift-pipelines"
     " (charts/ci-pipelines templates/platform-rbac.yaml, RoleBinding bitiq-pipeline-scc): the Pipelines operator"
     " does not create it in ^(openshift|kube)- namespaces.",
-    sources=("pipelines-operator-ignores-openshift-namespaces",),
+    sources=("pipelines-operator-ignores-openshift-namespaces", "k8s-rbac-authorizer", "openshift-authorization-modes"),
 )
 def test_pipeline_scc(cluster: Cluster) -> None:
     """The `pipeline` ServiceAccount in openshift-pipelines may `use` the SCC pipelines-scc (security.openshift.io
@@ -132,7 +140,12 @@ def test_pipeline_scc(cluster: Cluster) -> None:
     remediation="Bind the EventListener's SA to a ClusterRole with get/list/watch on triggers.tekton.dev"
     " clusterinterceptors and clustertriggerbindings (charts/ci-pipelines templates/platform-rbac.yaml,"
     " ClusterRoleBinding bitiq-eventlistener-cluster-read).",
-    sources=("triggers-eventlistener-cluster-read", "pipelines-operator-ignores-openshift-namespaces"),
+    sources=(
+        "triggers-eventlistener-cluster-read",
+        "pipelines-operator-ignores-openshift-namespaces",
+        "k8s-rbac-authorizer",
+        "openshift-authorization-modes",
+    ),
 )
 def test_eventlistener_cluster_read(cluster: Cluster) -> None:
     """The EventListener's ServiceAccount (`pipeline` in openshift-pipelines) may list clusterinterceptors and
