@@ -38,9 +38,11 @@ DENIAL = re.compile(r"\b403\b|forbidden", re.IGNORECASE)
 READ_VERBS = {"get", "list", "watch"}
 REVIEW_RESOURCES = {"selfsubjectreviews", "selfsubjectaccessreviews", "subjectaccessreviews"}
 MULTI_ENV_ONLY = ("tekton.dev", "pipelines", "")
-# Read only for the diagnostics of a failing check (fixtures/diagnostics.py): unused by a green run.
+# Read only for the diagnostics of a failing check (fixtures/diagnostics.py), or asked only when the RBAC
+# objects do not allow something (a SubjectAccessReview; fixtures/rbac_policy.py): unused by a green run.
 DIAGNOSTICS_ONLY = frozenset(
     {
+        ("authorization.k8s.io", "subjectaccessreviews", ""),
         ("", "events", ""),
         ("", "endpoints", ""),
         ("discovery.k8s.io", "endpointslices", ""),
