@@ -61,6 +61,19 @@ def audit_events(log: Path, start: int, user: str) -> list[dict[str, Any]]:
     return [event for event in events if event["user"]["username"] == user]
 
 
+def request_mix(events: list[dict[str, Any]]) -> str:
+    """What a run's requests were: LISTs and the kinds they cover, GETs of named objects, reviews, the rest."""
+    lists = [event for event in events if event["verb"] == "list"]
+    kinds = {(event["objectRef"].get("apiGroup", ""), event["objectRef"].get("resource")) for event in lists}
+    named = [event for event in events if event["verb"] == "get" and (event.get("objectRef") or {}).get("name")]
+    reviews = [event for event in events if event["verb"] == "create"]
+    other = len(events) - len(lists) - len(named) - len(reviews)
+    return (
+        f"{len(lists)} LIST over {len(kinds)} kinds, {len(named)} GET by name, {len(reviews)} reviews,"
+        f" {other} discovery and /version"
+    )
+
+
 def pytest_command(marker: str, workers: int) -> list[str]:
     command = [sys.executable, "-m", "pytest", "-m", marker, "--env", "prod", "-q", "-p", "no:cacheprovider"]
     command += ["-c", str(REPO / "pyproject.toml"), str(REPO / "suites")]
@@ -74,6 +87,7 @@ class Measurement:
     durations: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
+    mix: str = ""  # the last run's requests by sort (request_mix)
     last: str = ""
 
     def line(self, name: str) -> str:
@@ -81,6 +95,7 @@ class Measurement:
             f"  {name:<14} median {statistics.median(self.durations):5.2f} s"
             f" (min {min(self.durations):.2f}, max {max(self.durations):.2f}),"
             f" CPU {statistics.median(self.cpu):.2f} s; API requests per run: {sorted(set(self.requests))}"
+            + (f"\n                 requests of the last run: {self.mix}" if self.mix else "")
         )
 
 
@@ -102,7 +117,9 @@ def measure(
                 cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime
             )
             time.sleep(0.3)  # the audit log is written asynchronously
-            results[name].requests.append(len(audit_events(sandbox.audit_log, start, user)))
+            events = audit_events(sandbox.audit_log, start, user)
+            results[name].requests.append(len(events))
+            results[name].mix = request_mix(events)
             lines = (completed.stdout or completed.stderr).strip().splitlines()
             results[name].last = lines[-1] if lines else f"exit {completed.returncode}"
     return results
