@@ -67,6 +67,7 @@ def exec_plugin(directory: Path, credential: dict[str, Any], *, exit_code: int =
         "import json, os, sys\n"
         "asked = json.loads(os.environ['KUBERNETES_EXEC_INFO'])\n"
         f"open({str(directory / 'asked.json')!r}, 'w').write(json.dumps(asked))\n"
+        f"open({str(directory / 'runs')!r}, 'a').write('run\\n')\n"
         f"print(json.dumps({{'apiVersion': {api_version!r} or asked['apiVersion'], 'kind': 'ExecCredential',"
         f" 'status': {credential!r}}}))\n"
         f"sys.exit({exit_code})\n"
@@ -107,11 +108,24 @@ def test_exec_plugin(sandbox: Sandbox, tmp_path: Path) -> None:
             "provideClusterInfo": True,
         }
     }
-    assert whoami(write_kubeconfig(tmp_path / "config", sandbox, user)) == "reader"
+    target = write_kubeconfig(tmp_path / "config", sandbox, user)
+    assert whoami(target) == "reader"
+    kubeconfig.load(target.kubeconfig, None)  # the options check, then the connection: one run serves both
+    assert (tmp_path / "runs").read_text().splitlines() == ["run"]
     asked = json.loads((tmp_path / "asked.json").read_text())
     assert asked["kind"] == "ExecCredential"
     assert asked["spec"]["interactive"] is False
     assert asked["spec"]["cluster"]["server"] == sandbox.server
+
+
+def test_exec_plugin_runs_again_once_expired(sandbox: Sandbox, tmp_path: Path) -> None:
+    exec_plugin(tmp_path, {"token": token_of(sandbox, "reader"), "expirationTimestamp": "2001-01-01T00:00:00Z"})
+    user = {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(tmp_path / "bin/credential-plugin")}
+    }
+    credentials = kubeconfig.load(str(write_kubeconfig(tmp_path / "config", sandbox, user).kubeconfig), None)
+    credentials.auth.authorization()
+    assert len((tmp_path / "runs").read_text().splitlines()) == 2
 
 
 def test_exec_plugin_client_certificate(sandbox: Sandbox, tmp_path: Path) -> None:

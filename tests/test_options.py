@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,12 +74,21 @@ def test_unloadable_kubeconfig_is_a_usage_error(run_suite: RunSuite, tmp_path: P
         ("--env-context", "staging=ctx", "--env-context: unknown env 'staging'"),
     ],
 )
-def test_bad_option_values_are_usage_errors(run_suite: RunSuite, option: str, value: str, message: str) -> None:
-    """Each option's bad value is one ERROR line and exit 4 at configure time, in either spelling."""
+def test_bad_option_values_are_usage_errors(
+    run_suite: RunSuite,
+    audit_offset: Callable[[], list[dict[str, Any]]],
+    option: str,
+    value: str,
+    message: str,
+) -> None:
+    """Each option's bad value is one ERROR line and exit 4 before any check runs, in either spelling, and
+    the cluster gets no request (the prefetch starts only once the selection has succeeded)."""
     for spelling in ((option, value), (f"{option}={value}",)):
         run = run_suite("-m", "preflight", "--env", "prod", *spelling)
         assert run.exit_code == 4, run.output[-2000:]
         assert message in usage_error_line(run.output)
+        assert "Traceback" not in run.output
+    assert [event["requestURI"] for event in audit_offset() if event["user"]["username"] == "admin"] == []
 
 
 def test_cluster_marker_without_env_is_a_usage_error(run_suite: RunSuite) -> None:
