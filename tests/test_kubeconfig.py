@@ -169,6 +169,12 @@ def test_tls_server_name(sandbox: Sandbox, tmp_path: Path) -> None:
         ({"client-key-data": "not base64!"}, {}, "client-key-data is not base64-encoded PEM"),
         ({"exec": {"apiVersion": "client.authentication.k8s.io/v1alpha1", "command": "x"}}, {}, "exec apiVersion"),
         (
+            {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "x", "env": ["NAME=value"]}},
+            {},
+            "is not a kubeconfig this suite can read",
+        ),
+        ({"token": "x"}, {"certificate-authority-data": "bm90IGEgY2VydGlmaWNhdGU="}, "is not a PEM certificate"),
+        (
             {
                 "exec": {
                     "apiVersion": "client.authentication.k8s.io/v1",
@@ -187,6 +193,8 @@ def test_tls_server_name(sandbox: Sandbox, tmp_path: Path) -> None:
         "token-file",
         "bad-key-data",
         "exec-version",
+        "exec-env-shape",
+        "ca-not-pem",
         "exec-missing",
     ],
 )

@@ -46,3 +46,14 @@ def test_another_project_in_the_same_environment_is_unaffected(pytester: pytest.
     assert "no-env" not in output
     assert "no --env given" not in output, "the suite's header was printed for another project"
     assert not (pytester.path / "reports").exists(), "the suite's reports were written for another project"
+
+
+def test_a_collection_error_stays_pytests_own(pytester: pytest.Pytester) -> None:
+    """A test module that fails to import is pytest's usual collection error (exit 2), not a crash of the plugin's
+    report hooks, which see a CollectReport (no user_properties) for it."""
+    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    output = result.stdout.str() + result.stderr.str()
+    assert "ERROR collecting test_broken.py" in output
+    assert "AttributeError" not in output
