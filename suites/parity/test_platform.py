@@ -13,6 +13,7 @@ from fixtures.inventory import FAIL as FAILED
 from fixtures.inventory import NOT_EVALUATED, compare_components, components
 from fixtures.openshift import namespace_of
 from fixtures.operators import (
+    OLM,
     OPENSHIFT_VERSION_CHECK,
     OPERATOR_PACKAGES,
     ChannelFinding,
@@ -26,8 +27,6 @@ from fixtures.parity_exceptions import EXCEPTIONS_FILE, load_exceptions
 from fixtures.settings import RunSettings
 
 pytestmark = pytest.mark.parity
-
-OLM = "operators.coreos.com"
 
 
 @check(

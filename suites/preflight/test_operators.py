@@ -11,8 +11,10 @@ from fixtures.openshift import namespace_of
 from fixtures.operators import (
     CATALOG_NAMESPACE,
     CATALOG_SOURCE,
+    OLM,
     OPENSHIFT_VERSION_CHECK,
     OPERATOR_PACKAGES,
+    PACKAGES_API,
     Catalog,
     ChannelFinding,
     OpenShiftVersionReading,
@@ -29,8 +31,6 @@ from fixtures.settings import EnvTarget, RunSettings
 
 pytestmark = pytest.mark.preflight
 
-OLM = "operators.coreos.com"
-PACKAGES_API = ("packages.operators.coreos.com", "packagemanifests")
 by_package = pytest.mark.parametrize("package", OPERATOR_PACKAGES)
 
 
